@@ -15,6 +15,9 @@ def as_tensor(x, op: str) -> Tensor:
 
 def operands(op: str, *xs) -> tuple[Tensor, ...]:
     """Tensors of one common dtype (PyTorch's promotion rule, `result_type`) from Tensors and scalars."""
+    first = xs[0]
+    if isinstance(first, Tensor) and all(isinstance(x, Tensor) and x.dtype == first.dtype for x in xs):
+        return xs  # the common case, kept cheap: small ops are dominated by this Python overhead
     xs = tuple(x if isinstance(x, (Tensor, bool, int, float, np.ndarray)) else to_array(x, op=op) for x in xs)
     dt = result_type(*(x.data if isinstance(x, Tensor) else x for x in xs))
     return tuple(cast_to(x, dt, op) for x in xs)
@@ -23,6 +26,8 @@ def operands(op: str, *xs) -> tuple[Tensor, ...]:
 def cast_to(x, dt: np.dtype, op: str) -> Tensor:
     """``x`` as a Tensor of dtype ``dt``; a Tensor of another dtype goes through the cast op."""
     if isinstance(x, Tensor):
+        if x.dtype == dt:
+            return x
         from .elementwise import cast
 
         return cast(x, dt)
@@ -31,11 +36,16 @@ def cast_to(x, dt: np.dtype, op: str) -> Tensor:
 
 def broadcast_shape(op: str, *tensors: Tensor) -> tuple[int, ...]:
     """The broadcast shape of ``tensors``, or a ValueError naming ``op`` and every shape."""
+    shapes = [t.shape for t in tensors if t.shape]  # 0-d tensors (scalars) broadcast with anything
+    if not shapes:
+        return ()
+    if all(s == shapes[0] for s in shapes):
+        return shapes[0]
     try:
-        return np.broadcast_shapes(*(t.shape for t in tensors))
+        return np.broadcast_shapes(*shapes)
     except ValueError:
-        shapes = " and ".join(str(t.shape) for t in tensors)
-        raise ValueError(f"{op}: shapes {shapes} cannot be broadcast together") from None
+        shown = " and ".join(str(s) for s in shapes)
+        raise ValueError(f"{op}: shapes {shown} cannot be broadcast together") from None
 
 
 def normalize_axis(op: str, axis: int, ndim: int) -> int:
