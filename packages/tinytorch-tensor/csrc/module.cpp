@@ -1,0 +1,14 @@
+// module.cpp: the one PYBIND11_MODULE of tinytorch.tensor._C.
+//
+// Each kernel family lives in its own file and adds its functions through a register_* hook,
+// so this file stays a table of contents.
+#include "common.h"
+
+PYBIND11_MODULE(_C, m) {
+    m.doc() =
+        "TinyTorch native kernels: packed, register-tiled SIMD GEMM (AVX-512 / AVX2 / scalar, "
+        "picked at run time), batched GEMM, strided copies and blocked transposes.";
+    tt::register_runtime(m);  // runtime.cpp: isa(), threads, build_info()
+    tt::register_gemm(m);     // gemm.cpp: gemm, gemm_naive, bmm
+    tt::register_copy(m);     // copy.cpp: contiguous, transpose2d (+ naive references)
+}
