@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""The workspace's main job, run by `python3 tools/dev.py run` inside .venv.
+
+Today TinyTorch has its tensor layer, so the main job is:
+
+1. a short tensor tour: creation, broadcasting, views vs copies (nbytes, shares_memory),
+   a matmul checked against numpy on both backends;
+2. the quick GEMM benchmark, `benchmarks/run.py gemm --quick`, when it exists.
+
+When training lands (a later issue), this job trains a model; the command stays the same.
+Options: --skip-benchmark, --demo-only (same thing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def section(title: str) -> None:
+    print(f"\n=== {title} " + "=" * max(0, 70 - len(title)), flush=True)
+
+
+def tensor_demo() -> None:
+    import numpy as np
+
+    import tinytorch.tensor as tt
+
+    section("tinytorch.tensor: creation")
+    x = tt.arange(12, dtype="float32").reshape(3, 4)
+    print(f"x = tt.arange(12).reshape(3, 4) -> shape {x.shape}, dtype {x.dtype}, "
+          f"nbytes {x.nbytes}, strides {x.strides}")
+    print(x)
+    z = tt.zeros(2, 3)
+    print(f"tt.zeros(2, 3): dtype {z.dtype} (float32 is the default)")
+
+    section("broadcasting")
+    row = tt.tensor([10.0, 20.0, 30.0, 40.0])
+    col = tt.tensor([[1.0], [2.0], [3.0]])
+    y = x + row * col
+    print(f"x {x.shape} + row {row.shape} * col {col.shape} -> {y.shape}")
+    expected = x.numpy() + row.numpy() * col.numpy()
+    assert np.array_equal(y.numpy(), expected), "broadcast result differs from numpy"
+    print(y)
+
+    section("views vs copies")
+    t = x.T
+    print(f"x.T: shape {t.shape}, strides {t.strides}, contiguous {t.is_contiguous()}, "
+          f"shares memory with x: {tt.shares_memory(x, t)}  (a view: no bytes copied)")
+    c = t.contiguous()
+    print(f"x.T.contiguous(): contiguous {c.is_contiguous()}, nbytes {c.nbytes}, "
+          f"shares memory with x: {tt.shares_memory(x, c)}  (a copy)")
+    r = x.reshape(4, 3)
+    print(f"x.reshape(4, 3): shares memory with x: {tt.shares_memory(x, r)}  "
+          "(contiguous input: a view)")
+    s = x[:, 1]
+    print(f"x[:, 1]: shape {s.shape}, strides {s.strides}, "
+          f"shares memory: {tt.shares_memory(x, s)}  (basic indexing: a view)")
+    f = x[[0, 2]]
+    print(f"x[[0, 2]]: shares memory: {tt.shares_memory(x, f)}  (advanced indexing: a copy)")
+
+    section("matmul (native C++ GEMM vs numpy reference)")
+    g = tt.manual_seed(0)
+    a = tt.randn(256, 384, generator=g)
+    b = tt.randn(384, 128, generator=g)
+    reference = a.numpy() @ b.numpy()
+    for backend in tt.BACKENDS:
+        if backend == "native" and not tt.native_available():
+            print("native: the C++ extension is not available; skipped")
+            continue
+        with tt.use_backend(backend):
+            t0 = time.perf_counter()
+            out = a @ b
+            ms = (time.perf_counter() - t0) * 1e3
+        err = float(np.max(np.abs(out.numpy() - reference)))
+        print(f"{backend:>6}: (256, 384) @ (384, 128) -> {out.shape} in {ms:.2f} ms, "
+              f"max |diff| vs numpy {err:.2e}")
+        assert err < 1e-3, f"{backend} matmul differs from numpy by {err}"
+    try:
+        from tinytorch.tensor import _C
+
+        print(f"extension ISA: {_C.isa()}" + (
+            f", threads: {_C.num_threads()}" if hasattr(_C, "num_threads") else ""))
+    except ImportError as exc:
+        print(f"extension not loaded: {exc}")
+
+
+def benchmark() -> int:
+    script = ROOT / "benchmarks" / "run.py"
+    section("quick GEMM benchmark (benchmarks/run.py gemm --quick)")
+    if not script.exists():
+        print("benchmarks/run.py does not exist yet; skipped")
+        return 0
+    proc = subprocess.run([sys.executable, str(script), "gemm", "--quick"], cwd=ROOT,
+                          check=False)
+    if proc.returncode != 0:
+        print(f"benchmark failed with exit code {proc.returncode}")
+    return proc.returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-benchmark", "--demo-only", action="store_true",
+                        help="run the tensor demo only")
+    args = parser.parse_args(argv)
+    t0 = time.monotonic()
+    tensor_demo()
+    code = 0 if args.skip_benchmark else benchmark()
+    section(f"main job finished in {time.monotonic() - t0:.1f}s")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
