@@ -53,6 +53,21 @@ inline i64 round_up(i64 a, i64 b) { return ceil_div(a, b) * b; }
 // between k-blocks cost a few microseconds, about what 2^21 flops (~ a 100x100x100 GEMM) take.
 constexpr double kMinFlopsToThread = double(1 << 21);
 
+// Packing buffers are kept per thread and reused across calls. Allocating them fresh each call
+// costs more than it seems: the OS hands out new pages zeroed on first touch, which for a 3 MiB
+// B block is ~750 page faults per call. Slot 0 holds the shared B block (owned by the calling
+// thread), slot 1 this thread's A block. They only grow; the memory lives until the thread exits.
+float* scratch(int slot, i64 n) {
+    thread_local AlignedFloats buf[2];
+    thread_local i64 cap[2] = {0, 0};
+    if (cap[slot] < n) {
+        buf[slot].reset();
+        buf[slot] = aligned_floats(n);
+        cap[slot] = n;
+    }
+    return buf[slot].get();
+}
+
 // Cache-block overrides for experiments (0 = the kernel's default); see _set_gemm_blocking.
 i64 g_mc = 0, g_kc = 0, g_nc = 0;
 
@@ -89,13 +104,9 @@ void gemm_run(const GemmKernel& kern, i64 M, i64 N, i64 K, MatView a, MatView b,
 
     const i64 kc_max = std::min(KC, K);
     // Packed B block: (ceil(nc/NR), kc, NR), shared. Packed A blocks: (ceil(mc/MR), kc, MR), one
-    // per thread, each padded to a multiple of 16 floats to keep every buffer 64-byte aligned.
-    const i64 b_size = round_up(std::min(NC, N), NR) * kc_max;
-    const i64 a_size = round_up(round_up(std::min(MC, round_up(M, MR)), MR) * kc_max, 16);
-    AlignedFloats b_pack = aligned_floats(b_size);
-    AlignedFloats a_pack = aligned_floats(a_size * nthreads);
-    float* const pb = b_pack.get();
-    float* const pa_all = a_pack.get();
+    // per thread. Both 64-byte aligned (see common.h).
+    float* const pb = scratch(0, round_up(std::min(NC, N), NR) * kc_max);
+    const i64 a_size = round_up(std::min(MC, round_up(M, MR)), MR) * kc_max;
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
@@ -104,7 +115,7 @@ void gemm_run(const GemmKernel& kern, i64 M, i64 N, i64 K, MatView a, MatView b,
         // This thread's rows of C: a contiguous range of MR-panels.
         const i64 row_begin = (pm * ti / tm) * MR;
         const i64 row_end = std::min(M, (pm * (ti + 1) / tm) * MR);
-        float* const pa = pa_all + a_size * tid;
+        float* const pa = scratch(1, a_size);
 
         for (i64 jc = 0; jc < N; jc += NC) {
             const i64 nc = std::min(NC, N - jc);

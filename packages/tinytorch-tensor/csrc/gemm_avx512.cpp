@@ -38,7 +38,10 @@ void tile_14x32(i64 k, const float* __restrict a, const float* __restrict b, flo
         acc1[r] = _mm512_setzero_ps();
     }
     // Warm up the C rows we will read/write at the end while the k loop runs.
-    for (i64 r = 0; r < mr; ++r) _mm_prefetch((const char*)(c + r * ldc), _MM_HINT_T0);
+    for (i64 r = 0; r < mr; ++r) {
+        _mm_prefetch((const char*)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char*)(c + r * ldc + 16), _MM_HINT_T0);
+    }
 
 #pragma GCC unroll 4
     for (i64 kk = 0; kk < k; ++kk) {
