@@ -70,8 +70,7 @@ def test_info_reports_the_extension_when_tensor_is_installed(capsys):
     for name in ("available_isas", "num_threads", "has_openmp", "build_info"):
         if hasattr(_C, name):
             value = getattr(_C, name)()
-            if isinstance(value, (int, bool)):
-                assert ext[name] == value
+            assert ext[name] == sysinfo.jsonable(value)
         else:
             assert ext[name] == {"error": "not provided"}
 
@@ -115,10 +114,25 @@ def test_normalize_isa(raw, expected):
 def test_cpu_isas_from_flags():
     if platform.machine().lower() in ("arm64", "aarch64"):
         pytest.skip("x86 flags")
+    avx512 = {"avx512f", "avx512bw", "avx512dq", "avx512vl"}
     assert sysinfo.cpu_isas(set()) == ["scalar"]
     assert sysinfo.cpu_isas({"avx2"}) == ["scalar"]  # AVX2 kernels also need FMA
     assert sysinfo.cpu_isas({"avx2", "fma"}) == ["scalar", "avx2"]
-    assert sysinfo.cpu_isas({"avx2", "fma", "avx512f"}) == ["scalar", "avx2", "avx512"]
+    assert sysinfo.cpu_isas({"avx2", "fma", "avx512f"}) == ["scalar", "avx2"]  # no BW/DQ/VL
+    assert sysinfo.cpu_isas({"avx2", "fma"} | avx512) == ["scalar", "avx2", "avx512"]
+
+
+def test_cpu_isas_agree_with_the_extension():
+    """Our /proc/cpuinfo reading and the extension's __builtin_cpu_supports agree."""
+    ext = sysinfo.extension_info()
+    if not ext.get("loaded") or not isinstance(ext.get("available_isas"), list):
+        pytest.skip("extension not loaded or does not report available_isas")
+    build = ext.get("build_info")
+    compiled = build.get("compiled_isas") if isinstance(build, dict) else None
+    if not isinstance(compiled, list):
+        pytest.skip("extension does not report compiled_isas")
+    ours = [i for i in sysinfo.cpu_isas() if i in compiled]
+    assert sorted(ours) == sorted(ext["available_isas"])
 
 
 @pytest.mark.parametrize(
@@ -264,20 +278,34 @@ def test_doctor_openblas_note_reflects_env():
 def test_isa_check_compares_extension_with_cpu(monkeypatch):
     monkeypatch.setattr(sysinfo, "cpu_isas", lambda flags=None: ["scalar", "avx2", "avx512"])
     monkeypatch.delenv("TINYTORCH_ISA", raising=False)
+    all3 = ["avx512", "avx2", "scalar"]
 
-    def ext(isa, available):
-        return lambda: {"loaded": True, "isa": isa, "available_isas": available}
+    def ext(isa, available, compiled=all3):
+        info = {"loaded": True, "isa": isa, "available_isas": available,
+                "build_info": {"compiled_isas": compiled}}
+        return lambda: info
 
-    monkeypatch.setattr(sysinfo, "extension_info", ext("avx512", ["scalar", "avx2", "avx512"]))
+    monkeypatch.setattr(sysinfo, "extension_info", ext("avx512", all3))
     assert doctor.check_isa().status == "pass"
-    monkeypatch.setattr(sysinfo, "extension_info", ext("avx2", ["scalar", "avx2", "avx512"]))
+    # best runnable kernel not chosen: a bug (or a set_isa call) -> fail with a fix
+    monkeypatch.setattr(sysinfo, "extension_info", ext("avx2", all3))
     result = doctor.check_isa()
     assert result.status == "fail" and "avx512" in result.detail and result.fix
-    monkeypatch.setattr(sysinfo, "extension_info", ext("avx2", ["scalar", "avx2"]))
+    # ... unless the user asked for it
+    monkeypatch.setenv("TINYTORCH_ISA", "avx2")
     assert doctor.check_isa().status == "warn"
-    monkeypatch.setattr(sysinfo, "cpu_isas", lambda flags=None: ["scalar", "avx2"])
-    monkeypatch.setattr(sysinfo, "extension_info", ext("avx512", ["scalar", "avx2", "avx512"]))
-    assert doctor.check_isa().status == "fail"
+    monkeypatch.delenv("TINYTORCH_ISA")
+    # the build lacks AVX-512 kernels (e.g. an old compiler) -> warn
+    monkeypatch.setattr(sysinfo, "extension_info",
+                        ext("avx2", ["avx2", "scalar"], ["avx2", "scalar"]))
+    assert doctor.check_isa().status == "warn"
+    # compiled in, the CPU flags say yes, the runtime check says no (OS disabled it) -> warn
+    monkeypatch.setattr(sysinfo, "extension_info", ext("avx2", ["avx2", "scalar"]))
+    assert doctor.check_isa().status == "warn"
+    # a scalar-only CPU running scalar: pass
+    monkeypatch.setattr(sysinfo, "cpu_isas", lambda flags=None: ["scalar"])
+    monkeypatch.setattr(sysinfo, "extension_info", ext("scalar", ["scalar"]))
+    assert doctor.check_isa().status == "pass"
     monkeypatch.setattr(sysinfo, "extension_info", lambda: {"loaded": False, "error": "x"})
     assert doctor.check_isa().status == "skip"
 

@@ -295,45 +295,62 @@ def check_isa() -> Check:
     if not isinstance(isa, str):
         return Check("isa", "warn", "this build of _C does not report its ISA",
                      "rebuild tinytorch-tensor from current sources")
-    cpu = sysinfo.cpu_isas()
-    best_cpu = max(cpu, key=lambda i: sysinfo.ISA_RANK.get(i, 0))
-    available = ext.get("available_isas")
-    compiled = ([sysinfo.normalize_isa(a) for a in available]
-                if isinstance(available, list) else None)
-    current = sysinfo.normalize_isa(isa)
     rank = sysinfo.ISA_RANK
-    override = {k: os.environ[k] for k in ("TINYTORCH_ISA",) if k in os.environ}
-    note = f" ({', '.join(f'{k}={v}' for k, v in override.items())} is set)" if override else ""
-    if current in rank and rank[current] > rank.get(best_cpu, 0):
-        return Check("isa", "fail",
-                     f"extension uses {isa} but this CPU supports at most {best_cpu}{note}",
-                     "unset TINYTORCH_ISA or rebuild the extension for this machine")
-    if compiled is None:
-        if current in rank and rank[current] < rank.get(best_cpu, 0):
-            return Check("isa", "warn",
-                         f"extension uses {isa}; the CPU supports {best_cpu}, and this build "
-                         "does not report which ISAs it was compiled for",
-                         "rebuild tinytorch-tensor from current sources")
-        return Check("isa", "pass", f"extension uses {isa}; CPU best is {best_cpu}{note}")
-    usable = [i for i in cpu if i in compiled]
-    best_usable = max(usable, key=lambda i: rank.get(i, 0)) if usable else "scalar"
-    if current in rank and rank[current] < rank.get(best_usable, 0):
-        if override:
-            return Check("isa", "warn",
-                         f"extension uses {isa}, below the CPU's {best_usable}{note}",
-                         "unset TINYTORCH_ISA to use the best kernels")
-        return Check("isa", "fail",
-                     f"extension uses {isa} although the CPU and the build support "
-                     f"{best_usable}",
-                     "rebuild tinytorch-tensor (`python3 tools/dev.py setup`) and report the "
-                     "bug with `tito system info --json`")
-    if best_cpu not in compiled and rank.get(best_cpu, 0) > rank.get(current, 0):
+
+    def best(names: list[str]) -> str:
+        return max(names, key=lambda i: rank.get(i, 0))
+
+    current = sysinfo.normalize_isa(isa)
+    cpu = sysinfo.cpu_isas()
+    best_cpu = best(cpu)
+    available = ext.get("available_isas")
+    usable = ([sysinfo.normalize_isa(a) for a in available]
+              if isinstance(available, list) and available else None)
+    build = ext.get("build_info")
+    compiled_raw = build.get("compiled_isas") if isinstance(build, dict) else None
+    compiled = ([sysinfo.normalize_isa(a) for a in compiled_raw]
+                if isinstance(compiled_raw, list) else None)
+    env = os.environ.get("TINYTORCH_ISA")
+    note = f" (TINYTORCH_ISA={env} is set)" if env else ""
+
+    if usable is not None:
+        best_usable = best(usable)
+        if rank.get(current, 0) < rank.get(best_usable, 0):
+            if env:
+                return Check("isa", "warn",
+                             f"extension uses {isa}{note}; {best_usable} is available here",
+                             "unset TINYTORCH_ISA to use the fastest kernels")
+            return Check("isa", "fail",
+                         f"extension uses {isa} although {best_usable} is compiled in and "
+                         "supported by this CPU",
+                         f"call tinytorch.tensor._C.set_isa('{best_usable}') if your code "
+                         "chose another ISA; otherwise rebuild tinytorch-tensor "
+                         "(`python3 tools/dev.py setup --force-setup`) and report it with "
+                         "`tito system info --json`")
+    elif rank.get(current, 0) < rank.get(best_cpu, 0):
         return Check("isa", "warn",
-                     f"extension uses {isa}; the CPU supports {best_cpu} but this build has "
-                     f"no {best_cpu} kernels (built: {', '.join(map(str, available))})",
-                     "rebuild tinytorch-tensor with a compiler that supports "
-                     f"{best_cpu} (GCC >= 9 or Clang >= 10)")
-    return Check("isa", "pass", f"extension uses {isa}; CPU best is {best_cpu}{note}")
+                     f"extension uses {isa}; the CPU supports {best_cpu}, and this build "
+                     "does not report which ISAs it can run",
+                     "rebuild tinytorch-tensor from current sources")
+
+    if compiled is not None and best_cpu not in compiled and rank.get(best_cpu, 0) > rank.get(
+        current, 0
+    ):
+        return Check("isa", "warn",
+                     f"extension uses {isa}; the CPU supports {best_cpu} but this build has no "
+                     f"{best_cpu} kernels (compiled: {', '.join(map(str, compiled_raw))})",
+                     f"rebuild tinytorch-tensor on x86-64 with GCC or Clang to get {best_cpu}")
+    if usable is not None and rank.get(best_cpu, 0) > rank.get(best(usable), 0) and (
+        compiled is None or best_cpu in compiled
+    ):
+        return Check("isa", "warn",
+                     f"the CPU flags list {best_cpu}, but the extension's run-time check does "
+                     f"not allow it (available: {', '.join(map(str, available))}); the OS or "
+                     "hypervisor may disable it",
+                     "nothing to fix in TinyTorch; check the VM / BIOS settings if unexpected")
+    listed = ", ".join(map(str, available)) if isinstance(available, list) else "?"
+    return Check("isa", "pass",
+                 f"extension uses {isa}{note}; runnable here: {listed}; CPU best: {best_cpu}")
 
 
 def check_backend() -> Check:

@@ -136,8 +136,9 @@ def cpu_isas(flags: set[str] | None = None) -> list[str]:
         isas.append("neon")
     if "avx2" in flags and "fma" in flags:
         isas.append("avx2")
-    if "avx512f" in flags:
-        isas.append("avx512")
+        # The AVX-512 kernels use the F, BW, DQ and VL subsets (Skylake-SP and later).
+        if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags:
+            isas.append("avx512")
     return isas
 
 
@@ -193,6 +194,17 @@ def numpy_info() -> dict[str, Any]:
     return info
 
 
+def jsonable(value: Any) -> Any:
+    """`value` made JSON-safe: containers recursively, other objects as ``str``."""
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
 def _call(obj: Any, name: str) -> Any:
     fn = getattr(obj, name, None)
     if fn is None:
@@ -201,14 +213,7 @@ def _call(obj: Any, name: str) -> Any:
         value = fn() if callable(fn) else fn
     except Exception as exc:  # noqa: BLE001
         return {"error": f"{type(exc).__name__}: {exc}"}
-    if isinstance(value, (list, tuple, set)):
-        return [str(v) if not isinstance(v, (int, float, bool)) else v for v in value]
-    if isinstance(value, dict):
-        return {str(k): (v if isinstance(v, (int, float, bool, type(None))) else str(v))
-                for k, v in value.items()}
-    if isinstance(value, (int, float, bool, type(None))):
-        return value
-    return str(value)
+    return jsonable(value)
 
 
 def extension_info() -> dict[str, Any]:

@@ -105,8 +105,14 @@ def cmd_info(args: argparse.Namespace) -> int:
         table.add_row("loaded", f"[red]no[/red] ({ext.get('error')})")
     else:
         table.add_row("loaded", f"yes ({ext.get('file')})")
-        for key in ("isa", "available_isas", "num_threads", "has_openmp", "build_info"):
+        for key in ("isa", "available_isas", "num_threads", "has_openmp"):
             table.add_row(key, _fmt(ext.get(key)))
+        build = ext.get("build_info")
+        if isinstance(build, dict) and "error" not in build:
+            for key, value in build.items():
+                table.add_row(f"build_info.{key}", _fmt(value))
+        else:
+            table.add_row("build_info", _fmt(build))
     backend = data["backend"]
     table.add_row("backend", _fmt(backend.get("backend", backend.get("error"))))
     table.add_row("TINYTORCH_BACKEND", backend.get("env") or "(unset)")
