@@ -61,7 +61,7 @@ def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...] | None:
     """None (all axes) or a sorted tuple of distinct non-negative axes."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     out = tuple(sorted(normalize_axis(op, a, ndim) for a in axes))
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis!r}")

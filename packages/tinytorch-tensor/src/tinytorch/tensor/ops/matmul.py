@@ -6,6 +6,8 @@ SIMD, threaded; see ``csrc/gemm*.cpp``); float64 and integer products run numpy.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..dispatch import Op, apply
@@ -33,12 +35,14 @@ class Matmul(Op):
         if b.ndim == 2:
             # (..., M, K) @ (K, N): fold the batch into M and run one big GEMM, which
             # keeps both cores busy even when each batch item is a small matrix.
-            out = C.gemm(a.reshape(-1, k), b)
+            # Sizes are spelled out: reshape(-1, 0) is ambiguous and fails when K == 0.
+            out = C.gemm(a.reshape(math.prod(a.shape[:-1]), k), b)
             return out.reshape(a.shape[:-1] + (n,))
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         # Broadcast batch dimensions have stride 0; reshape keeps that for one batch dimension.
-        a3 = np.broadcast_to(a, batch + (m, k)).reshape(-1, m, k)
-        b3 = np.broadcast_to(b, batch + (k, n)).reshape(-1, k, n)
+        nb = math.prod(batch)
+        a3 = np.broadcast_to(a, batch + (m, k)).reshape(nb, m, k)
+        b3 = np.broadcast_to(b, batch + (k, n)).reshape(nb, k, n)
         return C.bmm(a3, b3).reshape(batch + (m, n))
 
 

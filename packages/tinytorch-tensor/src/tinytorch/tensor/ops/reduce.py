@@ -113,8 +113,10 @@ class All(Reduce):
 
 def _reduce(cls, x, axis, keepdims, *extra, needs_float=False, needs_items=False) -> Tensor:
     x = as_tensor(x, cls.name)
-    # A 0-d tensor accepts axis 0 / -1, as in PyTorch; reducing it gives itself.
-    axes = normalize_axes(cls.name, axis, x.ndim or 1) if x.ndim else None
+    # A 0-d tensor accepts axis 0 / -1 (and no other), as in PyTorch; reducing it gives itself.
+    axes = normalize_axes(cls.name, axis, x.ndim or 1)
+    if x.ndim == 0:
+        axes = None
     if needs_float and not is_floating(x.dtype):
         from .elementwise import cast
 
@@ -174,6 +176,8 @@ def std(x, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
     """Standard deviation over ``axis``: ``sqrt(var(...))``."""
     from .elementwise import sqrt
 
+    x = as_tensor(x, "std")
+    normalize_axes("std", axis, x.ndim or 1)  # so that a bad axis is reported by std, not var
     return sqrt(var(x, axis, keepdims, correction))
 
 
