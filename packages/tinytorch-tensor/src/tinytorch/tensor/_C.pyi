@@ -1,0 +1,137 @@
+"""Type stub for ``tinytorch.tensor._C``, the native (C++/pybind11) kernels.
+
+The sources live in ``packages/tinytorch-tensor/csrc/``: one file per kernel family, each with a
+naive reference beside the fast version. All kernels release the GIL while they run.
+"""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+# --- runtime: ISA and threads (csrc/runtime.cpp) ------------------------------------------------
+
+def isa() -> str:
+    """The instruction set the kernels use now: ``"avx512"``, ``"avx2"`` or ``"scalar"``.
+
+    Chosen at import as the best one the CPU supports (``TINYTORCH_ISA`` in the environment can
+    pick another supported one); change it with `set_isa`.
+    """
+
+def available_isas() -> list[str]:
+    """The instruction sets this build has and this CPU supports, best first."""
+
+def set_isa(name: str) -> None:
+    """Switch the kernels to ``name``, one of `available_isas()` (for tests and benchmarks).
+
+    Raises:
+        ValueError: ``name`` is unknown, or this CPU does not support it.
+    """
+
+def num_threads() -> int:
+    """Threads the kernels use (1 when the build has no OpenMP)."""
+
+def set_num_threads(n: int) -> None:
+    """Set the number of threads the kernels use.
+
+    The default is OpenMP's (``OMP_NUM_THREADS``, else the core count). Without OpenMP the
+    kernels stay single-threaded whatever ``n`` is.
+
+    Raises:
+        ValueError: ``n < 1``.
+    """
+
+def has_openmp() -> bool:
+    """Whether this build was compiled with OpenMP."""
+
+def build_info() -> dict[str, Any]:
+    """Facts about this build and CPU, for ``tito system info``.
+
+    Keys: ``compiler``, ``compiler_version_string``, ``cxx_standard``, ``build_type``,
+    ``cxx_flags``, ``avx512_flags``, ``avx2_flags``, ``target``, ``openmp``,
+    ``openmp_version`` (e.g. 201511, or None), ``pybind11_version``, ``compiled_isas``,
+    ``available_isas``, ``isa``, ``num_threads``, ``default_threads``, ``isa_env``,
+    ``cpu_features`` (dict of feature name -> bool; empty off x86-64).
+    """
+
+# --- GEMM (csrc/gemm.cpp, csrc/gemm_avx512.cpp, csrc/gemm_avx2.cpp, csrc/gemm_scalar.cpp) -------
+
+def gemm(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Matrix product of two float32 matrices: ``a @ b``.
+
+    Packed, register-tiled SIMD kernel with cache blocking, threaded with `num_threads()`.
+
+    Args:
+        a: (M, K) float32, any non-negative strides (``x.T`` and slices are packed without an
+            extra copy; stride 0 broadcasts).
+        b: (K, N) float32, same rules.
+
+    Returns:
+        A new C-contiguous float32 array of shape (M, N). K == 0 gives zeros.
+
+    Raises:
+        TypeError: an input is not float32 (native byte order).
+        ValueError: an input is not 2-D, the shapes do not align
+            (``gemm: shapes (32, 100) and (64, 10) do not align (100 != 64)``), or a stride is
+            negative or not a multiple of 4 bytes.
+    """
+
+def gemm_naive(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Reference for `gemm`: the plain triple loop, float32 accumulation. Same contract; slow."""
+
+def bmm(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Batched matrix product: ``c[i] = a[i] @ b[i]``.
+
+    Args:
+        a: (B, M, K) float32, any non-negative strides (batch stride 0 broadcasts one matrix).
+        b: (B, K, N) float32, same rules.
+
+    Returns:
+        A new C-contiguous float32 array of shape (B, M, N). Small matrices run whole batch items
+        in parallel; large ones (>= ~256^3 flops) run the threaded `gemm` per item.
+
+    Raises:
+        TypeError: an input is not float32.
+        ValueError: an input is not 3-D, the batch sizes differ
+            (``bmm: batch sizes 3 and 4 differ``), the inner sizes do not align, or a stride is
+            negative.
+    """
+
+def gemm_config() -> dict[str, Any]:
+    """The active GEMM kernel: ``isa``, register tile ``mr`` x ``nr``, cache blocks ``mc``,
+    ``kc``, ``nc``."""
+
+def _set_gemm_blocking(mc: int = 0, kc: int = 0, nc: int = 0) -> None:
+    """Tuning hook: override the GEMM cache blocks (0 restores the kernel's default).
+
+    mc is rounded up to a multiple of mr and nc to a multiple of nr. Not for normal use.
+    """
+
+# --- copies (csrc/copy.cpp) ---------------------------------------------------------------------
+
+def contiguous(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """A C-contiguous copy of ``x`` with the same dtype and shape (always a copy).
+
+    Accepts bool and numeric dtypes of itemsize 1, 2, 4 or 8, 0 to 8 dimensions, any strides
+    (0 and negative included). Contiguous runs are merged; a transposed layout in the last two
+    dimensions is copied with a cache-blocked transpose.
+
+    Raises:
+        TypeError: unsupported dtype (object, strings, itemsize 16, ...).
+        ValueError: more than 8 dimensions.
+    """
+
+def transpose2d(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``x.T`` as a new C-contiguous array, (M, N) -> (N, M), cache-blocked.
+
+    Same dtype rules as `contiguous`.
+
+    Raises:
+        ValueError: ``x`` is not 2-D.
+    """
+
+def contiguous_naive(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Reference for `contiguous`: one element at a time in output order."""
+
+def transpose2d_naive(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Reference for `transpose2d`: ``out[j, i] = x[i, j]`` one element at a time."""
