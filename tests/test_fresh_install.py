@@ -104,7 +104,10 @@ def test_pip_install_tensor_builds_and_imports(user_venv):
     for path in info["paths"]:
         assert not (Path(path) / "__init__.py").exists()
     dists = installed(user_venv)
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
 
     meta = tomllib.loads((ROOT / "packages/tinytorch-tensor/pyproject.toml").read_text())
     assert dists["tinytorch-tensor"] == meta["project"]["version"]

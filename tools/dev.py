@@ -318,7 +318,7 @@ def save_stamp(stamp: dict) -> None:
 
 def setup(*, test_tools: bool, torch: bool, force: bool, show_pip: bool) -> None:
     """Make .venv match the workspace; reinstall only what changed."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - dev.py may be started by an old python3
         die(f"TinyTorch needs Python >= 3.10; this is {sys.version.split()[0]}")
     t0 = time.monotonic()
     ensure_venv()

@@ -28,7 +28,6 @@ def section(title: str) -> None:
 
 def tensor_demo() -> None:
     import numpy as np
-
     import tinytorch.tensor as tt
 
     section("tinytorch.tensor: creation")

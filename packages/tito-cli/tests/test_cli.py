@@ -10,7 +10,6 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-
 from tito import __version__
 from tito.cli import build_parser, main
 from tito.commands import load_groups

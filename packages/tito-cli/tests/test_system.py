@@ -11,7 +11,6 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-
 from tito import doctor, sysinfo
 from tito.cli import main
 

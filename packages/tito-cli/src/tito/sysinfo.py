@@ -36,7 +36,7 @@ ISA_RANK = {"scalar": 0, "neon": 1, "sse4": 1, "avx2": 2, "avx512": 3}
 
 
 def canonical_name(name: str) -> str:
-    """Return the PEP 503 normalized form of a distribution name (``Tinytorch_NN`` -> ``tinytorch-nn``)."""
+    """The PEP 503 normalized form of a distribution name (`Tinytorch_NN` -> `tinytorch-nn`)."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
