@@ -30,6 +30,8 @@ void full_6x16(i64 k, const float* __restrict a, const float* __restrict b, floa
     }
 #pragma GCC unroll 4
     for (i64 kk = 0; kk < k; ++kk) {
+        // Fetch C (one 64-byte row per step) long before the stores at the end need it.
+        if (kk < MR) _mm_prefetch((const char*)(c + kk * ldc), _MM_HINT_T0);
         const __m256 b0 = _mm256_load_ps(b);
         const __m256 b1 = _mm256_load_ps(b + 8);
         _mm_prefetch((const char*)(a + 32 * MR), _MM_HINT_T0);

@@ -37,14 +37,15 @@ void tile_14x32(i64 k, const float* __restrict a, const float* __restrict b, flo
         acc0[r] = _mm512_setzero_ps();
         acc1[r] = _mm512_setzero_ps();
     }
-    // Warm up the C rows we will read/write at the end while the k loop runs.
-    for (i64 r = 0; r < mr; ++r) {
-        _mm_prefetch((const char*)(c + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char*)(c + r * ldc + 16), _MM_HINT_T0);
-    }
-
 #pragma GCC unroll 4
     for (i64 kk = 0; kk < k; ++kk) {
+        // C is read and written only at the end, and usually comes from L3 or memory. Ask for
+        // it now, one row (2 cache lines) per step: all 28 lines at once would overflow the
+        // L1's ~16 outstanding-miss slots and stall the FMAs behind them.
+        if (kk < mr) {
+            _mm_prefetch((const char*)(c + kk * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char*)(c + kk * ldc + 16), _MM_HINT_T0);
+        }
         const __m512 b0 = _mm512_load_ps(b);
         const __m512 b1 = _mm512_load_ps(b + 16);
         // The A panel streams from L2: ask for it well ahead of use.
