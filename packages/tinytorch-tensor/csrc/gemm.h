@@ -15,6 +15,13 @@
 #include <cstddef>
 #include <cstdint>
 
+// The AVX2/AVX-512 kernels exist on x86-64 only; elsewhere (arm64, ...) the build has just the
+// scalar kernel. TT_SCALAR_ONLY (CMake option TT_SCALAR_ONLY=ON) forces that portable build on
+// x86-64 too, which is how the non-x86 code path gets compiled and tested.
+#if defined(__x86_64__) && !defined(TT_SCALAR_ONLY)
+#define TT_X86_KERNELS 1
+#endif
+
 namespace tt {
 
 // A strided, read-only 2-D view of float32 data: element (i, j) is at data[i * s0 + j * s1].
@@ -46,7 +53,7 @@ struct GemmKernel {
 
 // Defined in the per-ISA files. On non-x86 builds only the scalar one exists.
 const GemmKernel& gemm_kernel_scalar();
-#if defined(__x86_64__)
+#if defined(TT_X86_KERNELS)
 const GemmKernel& gemm_kernel_avx2();
 const GemmKernel& gemm_kernel_avx512();
 #endif

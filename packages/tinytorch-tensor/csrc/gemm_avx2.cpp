@@ -8,7 +8,9 @@
 // there while every A panel streams past it); MC=120 -> a 120 KiB A block, comfortably inside the
 // L2 of AVX2-era cores (256 KiB and up); NC=3072 bounds the shared B block.
 // Edge tiles go through the scratch-tile path of gemm_pack.h.
-#if defined(__x86_64__)
+#include "gemm.h"
+
+#if defined(TT_X86_KERNELS)
 
 #include <immintrin.h>
 
@@ -78,4 +80,4 @@ const GemmKernel& gemm_kernel_avx2() {
 }
 }  // namespace tt
 
-#endif  // __x86_64__
+#endif  // TT_X86_KERNELS

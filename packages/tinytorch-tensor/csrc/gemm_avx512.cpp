@@ -17,7 +17,9 @@
 //
 // Edge tiles use AVX-512 masked loads/stores for the columns (no scratch copy needed) and skip
 // the stores of rows past the end of C.
-#if defined(__x86_64__)
+#include "gemm.h"
+
+#if defined(TT_X86_KERNELS)
 
 #include <immintrin.h>
 
@@ -99,4 +101,4 @@ const GemmKernel& gemm_kernel_avx512() {
 }
 }  // namespace tt
 
-#endif  // __x86_64__
+#endif  // TT_X86_KERNELS

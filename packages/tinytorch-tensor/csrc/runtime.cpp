@@ -29,7 +29,7 @@ struct IsaEntry {
     bool (*supported)();
 };
 
-#if defined(__x86_64__)
+#if defined(TT_X86_KERNELS)
 bool cpu_avx512() {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -46,7 +46,7 @@ bool cpu_any() { return true; }
 // Best first.
 const std::vector<IsaEntry>& isa_table() {
     static const std::vector<IsaEntry> table = {
-#if defined(__x86_64__)
+#if defined(TT_X86_KERNELS)
         {"avx512", gemm_kernel_avx512, cpu_avx512},
         {"avx2", gemm_kernel_avx2, cpu_avx2},
 #endif
