@@ -206,7 +206,10 @@ def discover_packages() -> list[Package]:
 
 def group_names(group: str) -> list[str]:
     groups = load_toml(ROOT / "pyproject.toml").get("dependency-groups", {})
-    return [requirement_name(r) for r in groups.get(group, []) if isinstance(r, str)]
+    # Requirements with an environment marker (`; python_version < "3.11"`) are left out:
+    # they may rightly be absent, and checking for them would reinstall the group each time.
+    return [requirement_name(r) for r in groups.get(group, [])
+            if isinstance(r, str) and ";" not in r]
 
 
 def file_digest(*paths: Path) -> str:
