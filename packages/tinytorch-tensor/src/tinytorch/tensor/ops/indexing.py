@@ -24,7 +24,13 @@ class GetItem(Op):
         self.key = key
 
     def forward(self, x):
-        return x[self.key]
+        out = x[self.key]
+        if not isinstance(out, np.ndarray):
+            # An all-int key gives a numpy scalar (a copy); with a trailing ... numpy
+            # returns the same element as a 0-d view, as basic indexing promises.
+            key = self.key if isinstance(self.key, tuple) else (self.key,)
+            out = x[key + (Ellipsis,)]
+        return out
 
 
 class SetItem(Op):
