@@ -52,7 +52,8 @@ def numpy_blas() -> str:
 
     try:
         blas = np.__config__.CONFIG["Build Dependencies"]["blas"]
-        return f"{blas.get('name')} {blas.get('version')} ({blas.get('openblas configuration', '')})"
+        config = blas.get("openblas configuration", "")
+        return f"{blas.get('name')} {blas.get('version')} ({config})"
     except Exception:  # older numpy: fall back to the printed config
         buf = io.StringIO()
         with redirect_stdout(buf):
@@ -125,7 +126,14 @@ def main(argv=None) -> int:
     stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     for case in cases:
         print(f"running {case}{' (quick)' if args.quick else ''} ...", file=sys.stderr)
+        load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
         result = load_case(case).run(quick=args.quick)
+        if load_before is not None:
+            # Other processes on the machine skew threaded timings badly (a thread that is
+            # descheduled stalls every barrier): record the load so a reader can judge.
+            load_after = os.getloadavg()
+            result.setdefault("notes", []).append(
+                f"1-min load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f}")
         md = to_markdown(case, result, mach)
         payload = {"case": case, "when": stamp, "quick": args.quick, "machine": mach, **result}
         (args.out / f"{case}.json").write_text(json.dumps(payload, indent=2) + "\n")

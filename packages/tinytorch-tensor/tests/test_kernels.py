@@ -40,7 +40,7 @@ def ref_matmul(a, b):
     return a.astype(np.float64) @ b.astype(np.float64)
 
 
-def assert_gemm_close(out, a, b):
+def assert_gemm_close(out, a, b, msg=""):
     """out must be float32, C-contiguous, the right shape, and match a @ b within fp32 error."""
     ref = ref_matmul(a, b)
     k = a.shape[-1]
@@ -48,7 +48,9 @@ def assert_gemm_close(out, a, b):
     assert out.flags.c_contiguous
     assert out.shape == ref.shape
     # Inputs are ~U(-1, 1): each product is <= 1, the sum's error ~ sqrt(K) * 1e-7 per unit.
-    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=2e-5 * math.sqrt(max(k, 1)))
+    np.testing.assert_allclose(
+        out, ref, rtol=1e-4, atol=2e-5 * math.sqrt(max(k, 1)), err_msg=msg
+    )
 
 
 def rand(rng, *shape):
@@ -178,9 +180,8 @@ def layouts(rng, m, k, n):
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1), (17, 33, 29), (130, 257, 67), (61, 300, 200)])
 def test_gemm_strided_inputs(isa, rng, m, k, n):
     for name, a, b in layouts(rng, m, k, n):
-        out = _C.gemm(a, b)
-        assert_gemm_close(out, a, b)
-        np.testing.assert_allclose(_C.gemm_naive(a, b), ref_matmul(a, b), rtol=1e-4, atol=1e-3)
+        assert_gemm_close(_C.gemm(a, b), a, b, msg=name)
+        assert_gemm_close(_C.gemm_naive(a, b), a, b, msg=f"naive {name}")
 
 
 def test_gemm_stride_zero_broadcast(isa, rng):
@@ -191,7 +192,8 @@ def test_gemm_stride_zero_broadcast(isa, rng):
     assert a.strides[0] == 0 and b.strides[1] == 0
     out = _C.gemm(a, b)
     assert_gemm_close(out, a, b)
-    np.testing.assert_allclose(out, np.full((40, 33), float((row @ col)[0, 0])), rtol=1e-5, atol=1e-5)
+    expected = float((row @ col)[0, 0])
+    np.testing.assert_allclose(out, np.full((40, 33), expected), rtol=1e-5, atol=1e-5)
     scalar = np.broadcast_to(np.float32(2.0), (5, 9))  # both strides 0
     np.testing.assert_allclose(_C.gemm(scalar, scalar.T.copy()), np.full((5, 5), 36.0))
 
@@ -446,7 +448,7 @@ def test_transpose2d(rng, dtype, shape):
 def test_contiguous_hypothesis(shape, data, dtype):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
     steps = [data.draw(st.sampled_from([1, 2, -1, -3])) for _ in shape]
-    full = make(rng, [max(1, s * abs(st_)) for s, st_ in zip(shape, steps)], dtype)
+    full = make(rng, [max(1, s * abs(st_)) for s, st_ in zip(shape, steps, strict=True)], dtype)
     x = full[tuple(slice(None, None, st_) for st_ in steps)]
     x = np.asarray(x[tuple(slice(0, s) for s in shape)])  # 0-d indexing gives a scalar
     perm = data.draw(st.permutations(range(len(shape))))
@@ -466,7 +468,8 @@ def test_contiguous_errors():
         _C.contiguous(np.array(["ab", "c"]))
     with pytest.raises(ValueError, match=r"contiguous: at most 8 dimensions, got shape \(1, 1"):
         _C.contiguous(np.zeros((1,) * 9, np.float32))
-    with pytest.raises(ValueError, match=r"transpose2d: expected a 2-D array, got shape \(2, 2, 2\)"):
+    msg = r"transpose2d: expected a 2-D array, got shape \(2, 2, 2\)"
+    with pytest.raises(ValueError, match=msg):
         _C.transpose2d(np.zeros((2, 2, 2), np.float32))
     with pytest.raises(ValueError, match="transpose2d_naive: expected a 2-D array"):
         _C.transpose2d_naive(np.zeros(3, np.float32))
