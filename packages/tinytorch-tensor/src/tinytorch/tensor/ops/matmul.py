@@ -30,6 +30,7 @@ class Matmul(Op):
         from ..backend import native
 
         C = native()
+        a, b = _kernel_layout(a), _kernel_layout(b)
         m, k = a.shape[-2:]
         n = b.shape[-1]
         if b.ndim == 2:
@@ -44,6 +45,17 @@ class Matmul(Op):
         a3 = np.broadcast_to(a, batch + (m, k)).reshape(nb, m, k)
         b3 = np.broadcast_to(b, batch + (k, n)).reshape(nb, k, n)
         return C.bmm(a3, b3).reshape(batch + (m, n))
+
+
+def _kernel_layout(x: np.ndarray) -> np.ndarray:
+    """``x`` in a layout the GEMM kernels read: aligned, with non-negative whole-float strides.
+
+    Transposed, sliced and broadcast (stride 0) views qualify as they are; a view with a
+    negative stride (``x[::-1]``) is copied first.
+    """
+    if x.flags.aligned and all(s >= 0 and s % x.itemsize == 0 for s in x.strides):
+        return x
+    return np.ascontiguousarray(x)
 
 
 def matmul(a, b) -> Tensor:
