@@ -80,24 +80,25 @@ def openblas_corename() -> str | None:
     return None
 
 
-def _numpy_worker(sizes: list[int], budget_s: float) -> None:
+def _numpy_worker(sizes: list[int], budget_s: float, min_reps: int) -> None:
     """Subprocess entry: time numpy's a @ b at each size, print JSON."""
     res = {"corename": openblas_corename(), "times": {}}
     for n in sizes:
         a, b = _inputs(n)
-        res["times"][str(n)] = _time(np.matmul, a, b, budget_s)
+        res["times"][str(n)] = _time(np.matmul, a, b, budget_s, min_reps)
     res["corename"] = openblas_corename() or res["corename"]
     print(json.dumps(res))
 
 
-def _run_numpy(variant: dict, sizes: list[int], budget_s: float) -> dict:
+def _run_numpy(variant: dict, sizes: list[int], budget_s: float, min_reps: int) -> dict:
     env = dict(os.environ)
     for k, v in variant.items():
         if v is None:
             env.pop(k, None)
         else:
             env[k] = v
-    cmd = [sys.executable, __file__, "--numpy-worker", ",".join(map(str, sizes)), str(budget_s)]
+    cmd = [sys.executable, __file__, "--numpy-worker", ",".join(map(str, sizes)), str(budget_s),
+           str(min_reps)]
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -110,8 +111,9 @@ def run(quick: bool = False) -> dict:
     """Measure every row; return {"columns", "rows", "notes", "extra"} for the runner."""
     from tinytorch.tensor import _C
 
-    rounds = 1 if quick else 3
+    rounds = 1 if quick else 5
     budget = 0.15 if quick else 0.4  # seconds of timed calls per (row, size, round)
+    min_reps = 3 if quick else 5
     sizes = list(SIZES)
     isa0, threads0 = _C.isa(), _C.num_threads()
     threads_max = max(2, threads0)
@@ -130,11 +132,11 @@ def run(quick: bool = False) -> dict:
                 for n in sizes:
                     a, b = _inputs(n)
                     times.setdefault(label, {}).setdefault(n, []).extend(
-                        _time(_C.gemm, a, b, budget))
+                        _time(_C.gemm, a, b, budget, min_reps))
             _C.set_isa(isa0)
             _C.set_num_threads(threads0)
             for label, variant in NUMPY_VARIANTS.items():
-                res = _run_numpy(variant, sizes, budget)
+                res = _run_numpy(variant, sizes, budget, min_reps)
                 corenames[label] = res["corename"]
                 for n, ts in res["times"].items():
                     times.setdefault(label, {}).setdefault(int(n), []).extend(ts)
@@ -170,6 +172,11 @@ def run(quick: bool = False) -> dict:
         f"{rounds} interleaved round(s); numpy runs in fresh subprocesses each round.",
         "OpenBLAS core chosen by numpy: "
         + ", ".join(f"{k}: {v or 'unknown'}" for k, v in corenames.items()),
+        "Best of all repeats (less sensitive to other load), GFLOP/s at "
+        + "/".join(map(str, sizes)) + ": "
+        + "; ".join(f"{label}: " + "/".join(f"{_gflops(n, min(per[n])):.0f}" if n in per else "-"
+                                          for n in sizes)
+                    for label, per in times.items()),
         f"OPENBLAS_CORETYPE in this shell: {os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
         f"OPENBLAS_L2_SIZE: {os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}",
     ]
@@ -180,6 +187,8 @@ def run(quick: bool = False) -> dict:
         "extra": {
             "sizes": sizes,
             "median_seconds": {k: {str(n): v for n, v in per.items()} for k, per in med.items()},
+            "best_gflops": {k: {str(n): round(_gflops(n, min(ts)), 1) for n, ts in per.items()}
+                            for k, per in times.items()},
             "repeats": {k: {str(n): len(ts) for n, ts in per.items()} for k, per in
                         times.items()},
             "openblas_corename": corenames,
@@ -189,8 +198,9 @@ def run(quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--numpy-worker":
-        _numpy_worker([int(s) for s in sys.argv[2].split(",")], float(sys.argv[3]))
+    if len(sys.argv) == 5 and sys.argv[1] == "--numpy-worker":
+        _numpy_worker([int(s) for s in sys.argv[2].split(",")], float(sys.argv[3]),
+                      int(sys.argv[4]))
     else:
         print("run through the runner: python benchmarks/run.py gemm [--quick]", file=sys.stderr)
         sys.exit(2)
