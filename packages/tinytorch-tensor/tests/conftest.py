@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import tinytorch.tensor as tt
 
 
@@ -29,12 +28,13 @@ def rng():
 
 
 def assert_tensor(actual, expected, dtype=None, rtol=1e-6, atol=0.0):
-    """Assert that Tensor ``actual`` equals numpy ``expected``: shape, dtype (if given) and values."""
+    """Assert that Tensor ``actual`` equals numpy ``expected``: shape, dtype (if given), values."""
     assert isinstance(actual, tt.Tensor), f"expected a Tensor, got {type(actual).__name__}"
     expected = np.asarray(expected)
     assert actual.shape == expected.shape, f"shape {actual.shape} != expected {expected.shape}"
     if dtype is not None:
-        assert actual.dtype == np.dtype(dtype), f"dtype {actual.dtype} != expected {np.dtype(dtype)}"
+        want = np.dtype(dtype)
+        assert actual.dtype == want, f"dtype {actual.dtype} != expected {want}"
     got = actual.numpy()
     if got.dtype.kind == "f" or expected.dtype.kind == "f":
         np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
@@ -44,5 +44,5 @@ def assert_tensor(actual, expected, dtype=None, rtol=1e-6, atol=0.0):
 
 @pytest.fixture
 def check():
-    """`assert_tensor`, as a fixture (test modules are imported in importlib mode, so not via import)."""
+    """`assert_tensor` as a fixture (in importlib mode test modules cannot import conftest)."""
     return assert_tensor

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import tinytorch.tensor as tt
 
 # ------------------------------------------------------------------ from data
@@ -173,7 +172,7 @@ def test_manual_seed_reproduces_the_stream(draw):
     first = [draw().numpy().copy() for _ in range(2)]
     tt.manual_seed(7)
     second = [draw().numpy().copy() for _ in range(2)]
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(first[0], first[1])  # the stream moves on between draws
 
@@ -196,7 +195,9 @@ def test_generator_is_independent_of_the_default_stream():
 
 def test_generators_with_one_seed_agree():
     a, b = tt.Generator(seed=5), tt.Generator(seed=5)
-    np.testing.assert_array_equal(tt.randn(6, generator=a).numpy(), tt.randn(6, generator=b).numpy())
+    np.testing.assert_array_equal(
+        tt.randn(6, generator=a).numpy(), tt.randn(6, generator=b).numpy()
+    )
     np.testing.assert_array_equal(
         tt.randint(0, 9, 6, generator=a).numpy(), tt.randint(0, 9, 6, generator=b).numpy()
     )
@@ -216,7 +217,9 @@ def test_generator_state_restores_into_another_generator():
     g = tt.Generator(seed=3)
     other = tt.Generator(seed=99)
     other.set_state(g.get_state())
-    np.testing.assert_array_equal(tt.rand(4, generator=g).numpy(), tt.rand(4, generator=other).numpy())
+    np.testing.assert_array_equal(
+        tt.rand(4, generator=g).numpy(), tt.rand(4, generator=other).numpy()
+    )
 
 
 @pytest.mark.parametrize("dtype", [None, "float64"])

@@ -1,4 +1,4 @@
-"""The dispatch point: backend choice (switch, context manager, env var), hooks, Op, backward engine."""
+"""The dispatch point: backend choice (switch, context, env var), hooks, Op, backward engine."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import threading
 
 import numpy as np
 import pytest
-
 import tinytorch.tensor as tt
 from tinytorch.tensor import dispatch
 from tinytorch.tensor.ops.elementwise import Add, Clip, Compare
@@ -50,7 +49,7 @@ def test_use_backend_restores_after_an_exception():
     before = tt.get_backend()
     with pytest.raises(ZeroDivisionError):
         with tt.use_backend("numpy"):
-            1 / 0
+            _ = 1 / 0
     assert tt.get_backend() == before
 
 
@@ -68,7 +67,8 @@ def test_set_backend():
 @pytest.mark.parametrize("name", ["cuda", "Numpy", "", None])
 def test_invalid_backend_names(name):
     before = tt.get_backend()
-    with pytest.raises(ValueError, match="set_backend: unknown backend .*choose one of native, numpy"):
+    message = "set_backend: unknown backend .*choose one of native, numpy"
+    with pytest.raises(ValueError, match=message):
         tt.set_backend(name)
     with pytest.raises(ValueError, match="use_backend: unknown backend"):
         with tt.use_backend(name):
@@ -128,7 +128,8 @@ def _backend_in_subprocess(value):
 
 @pytest.mark.parametrize(
     "value, expected",
-    [(None, "native"), ("", "native"), ("numpy", "numpy"), (" NumPy ", "numpy"), ("native", "native")],
+    [(None, "native"), ("", "native"), ("numpy", "numpy"), (" NumPy ", "numpy"),
+     ("native", "native")],
 )
 def test_env_var_chooses_the_backend_at_import(value, expected):
     result = _backend_in_subprocess(value)

@@ -1,4 +1,4 @@
-"""dtype semantics: defaults, widening, refusals, promotion in mixed arithmetic, casts, requires_grad."""
+"""dtype semantics: defaults, widening, refusals, promotion, casts, requires_grad."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import operator
 
 import numpy as np
 import pytest
-
 import tinytorch.tensor as tt
 
 # -------------------------------------------------------------------- defaults
@@ -97,7 +96,8 @@ def test_dtype_spellings(name, dtype):
 
 
 def test_supported_dtypes():
-    assert set(tt.SUPPORTED_DTYPES) == {np.dtype(d) for d in ("float32", "float64", "int64", "bool")}
+    expected = {np.dtype(d) for d in ("float32", "float64", "int64", "bool")}
+    assert set(tt.SUPPORTED_DTYPES) == expected
 
 
 # ------------------------------------------------------------------- promotion

@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pytest
-
 import tinytorch.tensor as tt
 
 BROADCAST_SHAPES = [
@@ -175,7 +174,8 @@ def test_ops_do_not_modify_their_inputs(backend):
     ids=lambda f: f.__name__,
 )
 def test_broadcasting_failure_names_op_and_shapes(fn, backend):
-    with pytest.raises(ValueError, match=rf"{fn.__name__}: shapes \(2, 3\) and \(4,\) cannot be broadcast"):
+    message = rf"{fn.__name__}: shapes \(2, 3\) and \(4,\) cannot be broadcast"
+    with pytest.raises(ValueError, match=message):
         fn(tt.ones(2, 3), tt.ones(4))
 
 

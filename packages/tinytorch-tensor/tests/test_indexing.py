@@ -1,10 +1,9 @@
-"""Indexing: basic keys give views, advanced keys give copies; setitem writes in place, or not at all."""
+"""Indexing: basic keys give views, advanced keys copies; setitem writes in place, or not at all."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import tinytorch.tensor as tt
 
 
@@ -51,6 +50,13 @@ def test_int_tensor_as_a_basic_index(base, backend, check):
     check(x[tt.tensor(2)], a[2])
 
 
+def _numpy_key(key):
+    """The numpy spelling of a key: lists inside a tuple become index arrays."""
+    if not isinstance(key, tuple):
+        return key
+    return tuple(np.asarray(k) if isinstance(k, list) else k for k in key)
+
+
 ADVANCED_KEYS = [
     [0, 2],
     [2, 2, 0],
@@ -71,13 +77,14 @@ def test_advanced_indexing_returns_a_copy(key, as_tensor, base, backend, check):
         return tt.tensor(k) if as_tensor and isinstance(k, (list, np.ndarray)) else k
 
     tt_key = tuple(wrap(k) for k in key) if isinstance(key, tuple) else wrap(key)
-    np_key = tuple(np.asarray(k) if isinstance(k, list) else k for k in key) if isinstance(key, tuple) else np.asarray(key)
+    np_key = _numpy_key(key) if isinstance(key, tuple) else np.asarray(key)
     out = x[tt_key]
     check(out, a[np_key])
     assert not out.shares_memory(x)
 
 
-@pytest.mark.parametrize("mask_of", [lambda a: a > 30, lambda a: (a[:, 0, 0] > 10), lambda a: a[:, :, 0] > 17],
+@pytest.mark.parametrize("mask_of", [lambda a: a > 30, lambda a: (a[:, 0, 0] > 10),
+                                     lambda a: a[:, :, 0] > 17],
                          ids=["full", "rows", "first_two_dims"])
 def test_bool_mask_indexing(mask_of, base, backend, check):
     a, x = base
@@ -109,7 +116,8 @@ def test_writing_into_an_advanced_result_leaves_the_base(base, backend):
 
 
 def test_index_out_of_range_mentions_the_shape(base, backend):
-    with pytest.raises(IndexError, match=r"getitem: .*index 3 is out of bounds.*\(tensor shape \(3, 4, 5\)\)"):
+    message = r"getitem: .*index 3 is out of bounds.*\(tensor shape \(3, 4, 5\)\)"
+    with pytest.raises(IndexError, match=message):
         base[1][3]
     with pytest.raises(IndexError, match=r"tensor shape \(3, 4, 5\)"):
         base[1][0, 9]
@@ -174,7 +182,7 @@ def test_setitem(key, value, value_as_tensor, backend):
     a = np.arange(12, dtype=np.float32).reshape(3, 4)
     x = tt.tensor(a)
     expected = a.copy()
-    np_key = tuple(np.asarray(k) if isinstance(k, list) else k for k in key) if isinstance(key, tuple) else key
+    np_key = _numpy_key(key)
     expected[np_key] = value
     x[key] = tt.tensor(value) if value_as_tensor else value
     np.testing.assert_array_equal(x.numpy(), expected)
@@ -243,8 +251,10 @@ def test_setitem_with_an_overlapping_value(backend):
 BAD_SETITEMS = [
     # (key, value, exception, message)
     (slice(0, 2), tt.ones(3), ValueError,
-     r"setitem: a value of shape \(3,\) cannot be written into x\[.*\] of shape \(2, 4\) \(tensor shape \(3, 4\)\)"),
-    ((slice(None), 0), tt.ones(2, 1), ValueError, r"setitem: a value of shape \(2, 1\) .* of shape \(3,\)"),
+     r"setitem: a value of shape \(3,\) cannot be written into x\[.*\] of shape \(2, 4\) "
+     r"\(tensor shape \(3, 4\)\)"),
+    ((slice(None), 0), tt.ones(2, 1), ValueError,
+     r"setitem: a value of shape \(2, 1\) .* of shape \(3,\)"),
     (5, 1.0, IndexError, r"setitem: index 5 is out of bounds .*\(tensor shape \(3, 4\)\)"),
     ([0, 1, 9], 1.0, IndexError, r"setitem: .*9.*\(tensor shape \(3, 4\)\)"),
     (tt.tensor([True, False]), 1.0, IndexError, r"setitem: .*\(tensor shape \(3, 4\)\)"),
@@ -269,7 +279,8 @@ def test_failed_setitem_names_shapes_and_loses_nothing(key, value, exc, message,
 def test_writing_into_an_expanded_view_is_an_error(make, backend):
     x = make()
     before = x.numpy().copy()
-    with pytest.raises(ValueError, match=r"setitem: this tensor is a read-only broadcast view .*contiguous\(\)"):
+    message = r"setitem: this tensor is a read-only broadcast view .*contiguous\(\)"
+    with pytest.raises(ValueError, match=message):
         x[0] = 5.0
     np.testing.assert_array_equal(x.numpy(), before)
 

@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import pytest
-
 import tinytorch.tensor as tt
 
 
@@ -63,7 +62,8 @@ CASES = {
     "stepped_slices": lambda r: (randn(r, 20, 30)[::2, ::3], randn(r, 20, 12)[::2, 1::2]),
     "negative_steps": lambda r: (randn(r, 6, 8)[::-1], randn(r, 8, 5)[:, ::-1]),
     "column_slice": lambda r: (randn(r, 16, 40)[:, 5:30], randn(r, 25, 3)),
-    "batched_transposed": lambda r: (randn(r, 3, 5, 4).transpose(0, 2, 1), randn(r, 3, 6, 5).transpose(0, 2, 1)),
+    "batched_transposed": lambda r: (randn(r, 3, 5, 4).transpose(0, 2, 1),
+                                     randn(r, 3, 6, 5).transpose(0, 2, 1)),
     "batch_permuted": lambda r: (randn(r, 4, 3, 5).transpose(1, 0, 2), randn(r, 3, 5, 6)),
     "expanded_batch": lambda r: (np.broadcast_to(randn(r, 4, 5), (3, 4, 5)), randn(r, 3, 5, 6)),
     "expanded_rows": lambda r: (np.broadcast_to(randn(r, 1, 5), (4, 5)), randn(r, 5, 6)),
@@ -132,7 +132,9 @@ def test_matmul_accepts_lists(backend, check):
     check(tt.matmul([[1.0, 2.0]], [[3.0], [4.0]]), np.array([[11.0]]), dtype="float32")
 
 
-@pytest.mark.parametrize("case", ["7x13x5", "a_transposed", "broadcast_batch_both", "mat_vec", "k0"])
+@pytest.mark.parametrize(
+    "case", ["7x13x5", "a_transposed", "broadcast_batch_both", "mat_vec", "k0"]
+)
 def test_float64_matmul(case, backend, check):
     a, b = (v.astype(np.float64) for v in CASES[case](np.random.default_rng(2)))
     check(tt.from_numpy(a) @ tt.from_numpy(b), a @ b, dtype="float64", rtol=1e-12, atol=1e-12)
@@ -157,11 +159,14 @@ def test_mixed_dtypes_promote(a_dtype, b_dtype, result, backend, check):
 @pytest.mark.parametrize(
     "shape_a, shape_b, message",
     [
-        ((32, 100), (64, 10), r"matmul: shapes \(32, 100\) and \(64, 10\) do not align \(100 != 64\)"),
+        ((32, 100), (64, 10),
+         r"matmul: shapes \(32, 100\) and \(64, 10\) do not align \(100 != 64\)"),
         ((3,), (4,), r"matmul: shapes \(3,\) and \(4,\) do not align"),
         ((2, 3), (4,), r"matmul: shapes \(2, 3\) and \(4,\) do not align"),
         ((5,), (4, 2), r"matmul: shapes \(5,\) and \(4, 2\) do not align"),
-        ((2, 3, 4), (3, 4, 5), r"matmul: batch dimensions \(2,\) and \(3,\) of shapes \(2, 3, 4\) and \(3, 4, 5\) cannot be broadcast"),
+        ((2, 3, 4), (3, 4, 5),
+         r"matmul: batch dimensions \(2,\) and \(3,\) of shapes \(2, 3, 4\) and \(3, 4, 5\) "
+         r"cannot be broadcast"),
         ((), (3,), r"matmul: both operands need at least 1 dimension, got shapes \(\) and \(3,\)"),
     ],
 )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import tinytorch.tensor as tt
 
 DTYPES = ["float32", "float64", "int64", "bool"]
@@ -178,7 +177,8 @@ def test_detach_shares_memory():
 
 @pytest.mark.parametrize(
     "key, offset_elements",
-    [(slice(1, None), 6), ((2, slice(3, None)), 15), ((slice(None), 4), 4), ((slice(None, None, -1),), 18),
+    [(slice(1, None), 6), ((2, slice(3, None)), 15), ((slice(None), 4), 4),
+     ((slice(None, None, -1),), 18),
      ((1, 5), 11)],
     ids=["rows", "row_tail", "column", "reversed", "element"],
 )

@@ -12,9 +12,8 @@ import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-
 import tinytorch.tensor as tt
+from hypothesis import HealthCheck, given, settings
 
 # The backend fixture is the same for every example of a test, which is what we want.
 PROPERTY = settings(max_examples=60, deadline=None,
@@ -71,7 +70,8 @@ def test_broadcasting_matches_numpy(shapes, op, dtype, seed, backend):
 )
 def test_where_broadcasts_three_ways(shapes, seed, backend):
     shape_c, shape_a, shape_b = shapes.input_shapes
-    c, a, b = _data(shape_c, "bool", seed), _data(shape_a, "float32", seed), _data(shape_b, "float32", seed + 1)
+    c = _data(shape_c, "bool", seed)
+    a, b = _data(shape_a, "float32", seed), _data(shape_b, "float32", seed + 1)
     out = tt.where(tt.tensor(c), tt.tensor(a), tt.tensor(b))
     assert out.shape == shapes.result_shape
     np.testing.assert_array_equal(out.numpy(), np.where(c, a, b))
@@ -115,7 +115,8 @@ def shape_and_axis(draw):
 
 
 @PROPERTY
-@given(case=shape_and_axis(), op=st.sampled_from(sorted(REDUCTIONS)), keepdims=st.booleans(), seed=seeds)
+@given(case=shape_and_axis(), op=st.sampled_from(sorted(REDUCTIONS)), keepdims=st.booleans(),
+       seed=seeds)
 def test_reductions_match_numpy(case, op, keepdims, seed, backend):
     shape, axis = case
     a = _data(shape, "float32", seed)
@@ -145,21 +146,30 @@ def test_argmax_matches_numpy(shape, data, keepdims, seed, backend):
 # ------------------------------------------------------------------------- views
 
 
+def _permute(x, dims):
+    return x.permute(*dims) if isinstance(x, tt.Tensor) else x.transpose(dims)
+
+
+def _swap(x, d0, d1):
+    return x.transpose(d0, d1) if isinstance(x, tt.Tensor) else np.swapaxes(x, d0, d1)
+
+
 @st.composite
 def view_chains(draw):
-    """A base shape and 1-3 view steps, each a function applying the same view to numpy or a Tensor."""
+    """A base shape and 1-3 view steps; each step applies one view to a numpy array or a Tensor."""
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=5))
     steps, current = [], shape
     for _ in range(draw(st.integers(1, 3))):
         ndim = len(current)
-        kind = draw(st.sampled_from(["permute", "transpose", "slice", "index"] if ndim else ["slice"]))
+        kinds = ["permute", "transpose", "slice", "index"] if ndim else ["slice"]
+        kind = draw(st.sampled_from(kinds))
         if kind == "permute":
             dims = tuple(draw(st.permutations(range(ndim))))
-            steps.append((f"permute{dims}", lambda x, d=dims: x.permute(*d) if isinstance(x, tt.Tensor) else x.transpose(d)))
+            steps.append((f"permute{dims}", lambda x, d=dims: _permute(x, d)))
             current = tuple(current[d] for d in dims)
         elif kind == "transpose" and ndim >= 2:
             d0, d1 = draw(st.integers(0, ndim - 1)), draw(st.integers(0, ndim - 1))
-            steps.append((f"transpose({d0}, {d1})", lambda x, p=(d0, d1): x.transpose(*p) if isinstance(x, tt.Tensor) else np.swapaxes(x, *p)))
+            steps.append((f"transpose({d0}, {d1})", lambda x, p=(d0, d1): _swap(x, *p)))
             dims = list(range(ndim))
             dims[d0], dims[d1] = dims[d1], dims[d0]
             current = tuple(current[d] for d in dims)
@@ -234,7 +244,7 @@ def test_reshape_of_contiguous_is_a_view(shape, data, dtype, seed, backend):
 def test_expand_has_stride_0_and_contiguous_copies(shape, data, dtype, seed, backend):
     # make some dimensions size 1, then expand them (and maybe add a leading one)
     ones = data.draw(st.lists(st.booleans(), min_size=len(shape), max_size=len(shape)))
-    small = tuple(1 if o else s for o, s in zip(ones, shape))
+    small = tuple(1 if o else s for o, s in zip(ones, shape, strict=True))
     lead = data.draw(st.sampled_from([(), (2,)]))
     a = _data(small, dtype, seed)
     x = tt.tensor(a)
