@@ -148,6 +148,13 @@ def test_from_numpy_shares_memory():
     assert x.data_ptr() == a.ctypes.data
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.float16])
+def test_from_numpy_refuses_dtypes_it_cannot_share(dtype):
+    # Sharing cannot widen int32 to int64: refusing beats a silent copy that breaks sharing.
+    with pytest.raises(TypeError, match=rf"from_numpy: cannot share an array of dtype {np.dtype(dtype)}"):
+        tt.from_numpy(np.zeros(3, dtype=dtype))
+
+
 def test_from_numpy_refuses_non_arrays():
     with pytest.raises(TypeError, match="from_numpy: expected a numpy array, got list"):
         tt.from_numpy([1.0])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import random as _random
-from .dtypes import DEFAULT_FLOAT, as_dtype, int64
+from .dtypes import DEFAULT_FLOAT, SUPPORTED_DTYPES, as_dtype, int64
 from .ops._util import shape_arg
 from .tensor import Tensor, to_array
 
@@ -43,10 +43,19 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor that shares ``array``'s memory (no copy): writes to either show in both."""
+    """A tensor that shares ``array``'s memory (no copy): writes to either show in both.
+
+    The array must already hold a supported dtype (float32, float64, int64, bool): sharing
+    cannot widen an int32 array, so that raises TypeError (use `tensor` to copy it instead).
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
-    return Tensor._wrap(to_array(array, op="from_numpy", copy=False))
+    if array.dtype not in SUPPORTED_DTYPES:
+        raise TypeError(
+            f"from_numpy: cannot share an array of dtype {array.dtype}; TinyTorch tensors hold "
+            "float32, float64, int64 or bool, so use tensor(array) to make a converted copy"
+        )
+    return Tensor._wrap(array)
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:

@@ -53,7 +53,7 @@ def normalize_axis(op: str, axis: int, ndim: int) -> int:
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__}")
     if not -ndim <= axis < ndim:
-        raise IndexError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
+        raise IndexError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimension(s)")
     return int(axis) % ndim
 
 
