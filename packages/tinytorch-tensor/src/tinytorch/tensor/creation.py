@@ -110,22 +110,24 @@ def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -
     return _make(np.eye(n, m, dtype=_dtype(dtype, "eye")), requires_grad)
 
 
+def _random_floats(op: str, shape, dtype, generator, requires_grad: bool, draw) -> Tensor:
+    shape = _checked_shape(op, shape)
+    dt = _dtype(dtype, op)
+    if dt.kind != "f":
+        raise TypeError(f"{op}: dtype must be float32 or float64, got {dt}")
+    return _make(draw(_random.resolve(generator), shape, dt), requires_grad)
+
+
 def rand(*shape, dtype=None, generator=None, requires_grad: bool = False) -> Tensor:
     """Uniform random values in [0, 1), from ``generator`` or the default stream."""
-    shape = _checked_shape("rand", shape)
-    dt = _dtype(dtype, "rand")
-    if dt.kind != "f":
-        raise TypeError(f"rand: dtype must be float32 or float64, got {dt}")
-    return _make(_random.resolve(generator).random(shape, dtype=dt), requires_grad)
+    return _random_floats("rand", shape, dtype, generator, requires_grad,
+                          lambda rng, shape, dt: rng.random(shape, dtype=dt))
 
 
 def randn(*shape, dtype=None, generator=None, requires_grad: bool = False) -> Tensor:
     """Standard normal random values (mean 0, std 1)."""
-    shape = _checked_shape("randn", shape)
-    dt = _dtype(dtype, "randn")
-    if dt.kind != "f":
-        raise TypeError(f"randn: dtype must be float32 or float64, got {dt}")
-    return _make(_random.resolve(generator).standard_normal(shape, dtype=dt), requires_grad)
+    return _random_floats("randn", shape, dtype, generator, requires_grad,
+                          lambda rng, shape, dt: rng.standard_normal(shape, dtype=dt))
 
 
 def randint(low: int, high: int, shape, dtype=None, generator=None) -> Tensor:
