@@ -282,3 +282,43 @@ def test_backward_calls_the_installed_engine(no_engine):
     dispatch.set_backward_engine(None)
     with pytest.raises(RuntimeError, match="tinytorch-autograd"):
         x.backward()
+
+
+# ------------------------------------------------------- which kernels really run
+
+
+@pytest.fixture
+def kernel_calls(monkeypatch):
+    """Wraps _C.gemm, _C.bmm and _C.contiguous so that a test sees which of them ran."""
+    from tinytorch.tensor import _C
+
+    calls = []
+    for name in ("gemm", "bmm", "contiguous"):
+        real = getattr(_C, name)
+        monkeypatch.setattr(_C, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+    return calls
+
+
+@pytest.mark.parametrize(
+    "run, native_kernel",
+    [
+        (lambda: tt.ones(4, 3) @ tt.ones(3, 2), "gemm"),
+        (lambda: tt.ones(5, 4, 3) @ tt.ones(3, 2), "gemm"),  # batch folded into M
+        (lambda: tt.ones(5, 4, 3) @ tt.ones(5, 3, 2), "bmm"),
+        (lambda: tt.ones(4, 3).T.contiguous(), "contiguous"),
+    ],
+)
+def test_native_backend_runs_the_kernel_and_numpy_backend_does_not(kernel_calls, run, native_kernel):
+    with tt.use_backend("native"):
+        run()
+    assert kernel_calls == [native_kernel]
+    kernel_calls.clear()
+    with tt.use_backend("numpy"):
+        run()
+    assert kernel_calls == []
+
+
+def test_float64_matmul_uses_the_numpy_reference_on_either_backend(kernel_calls):
+    with tt.use_backend("native"):
+        out = tt.ones(4, 3, dtype="float64") @ tt.ones(3, 2, dtype="float64")
+    assert kernel_calls == [] and out.dtype == np.float64
