@@ -322,3 +322,25 @@ def test_float64_matmul_uses_the_numpy_reference_on_either_backend(kernel_calls)
     with tt.use_backend("native"):
         out = tt.ones(4, 3, dtype="float64") @ tt.ones(3, 2, dtype="float64")
     assert kernel_calls == [] and out.dtype == np.float64
+
+
+def test_pre_hooks_run_before_the_op_and_can_refuse_it():
+    seen = []
+
+    def refuse_setitem(op, inputs):
+        seen.append(op.name)
+        if op.name == "setitem":
+            raise RuntimeError("refused")
+
+    handle = dispatch.add_pre_hook(refuse_setitem)
+    try:
+        x = tt.zeros(3)
+        y = x + 1
+        with pytest.raises(RuntimeError, match="refused"):
+            x[0] = 5.0
+    finally:
+        handle.remove()
+    assert seen == ["add", "setitem"]
+    assert x.tolist() == [0.0, 0.0, 0.0] and y.tolist() == [1.0, 1.0, 1.0]  # nothing written
+    x[0] = 5.0  # removed: writes again
+    assert x.tolist() == [5.0, 0.0, 0.0]

@@ -21,7 +21,7 @@ from . import rules
 from .engine import backward
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
-from .graph import GraphStats, Node, graph_stats, record
+from .graph import GraphStats, Node, check_in_place, graph_stats, record
 from .rules import register as register_backward
 
 __version__ = "0.1.0"
@@ -29,6 +29,7 @@ __version__ = "0.1.0"
 # Install once, even if this module is reloaded.
 if record not in _dispatch._hooks:
     _dispatch.add_hook(record)
+    _dispatch.add_pre_hook(check_in_place)
 _dispatch.set_backward_engine(backward)
 
 __all__ = [

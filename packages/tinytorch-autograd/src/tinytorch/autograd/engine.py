@@ -1,9 +1,9 @@
 """The backward pass: walk the graph from the output to the leaves, applying each op's rule.
 
-Reverse-mode differentiation in one loop: visit tensors outputs-first (the
+Reverse-mode differentiation in one loop: visit nodes outputs-first (the
 reverse of `graph.walk`'s order), hand each node's gradient to its op's rule,
-and add the resulting input gradients into a table. A tensor's gradient is
-complete when it is visited, because every tensor that used it comes earlier.
+and add the resulting input gradients into a table. A node's gradient is
+complete when it is visited, because every node that used its output comes earlier.
 Leaves (tensors made by the user with ``requires_grad=True``) accumulate
 their gradient into ``.grad``.
 """
@@ -43,17 +43,18 @@ def backward(root: Tensor, grad=None, create_graph: bool = False) -> None:
     if grad.shape != root.shape:
         raise ValueError(f"backward: grad has shape {grad.shape}, the tensor has shape {root.shape}")
 
-    grads: dict[int, Tensor] = {id(root): grad}
+    if root._node is None:  # a leaf: its gradient is the upstream one
+        _accumulate(root, grad, create_graph)
+        return
+    node_grads: dict[int, Tensor] = {id(root._node): grad}  # keyed by node: non-leaves
+    leaf_grads: dict[int, tuple[Tensor, Tensor]] = {}  # keyed by tensor: leaves
     with enable_grad() if create_graph else no_grad():
-        for t in reversed(walk(root)):
-            g = grads.pop(id(t), None)
+        for node in reversed(walk(root)):
+            g = node_grads.pop(id(node), None)
             if g is None:
                 continue  # nothing flowed here (e.g. only through an argmax)
-            if t._node is None:
-                _accumulate(t, g, create_graph)
-                continue
-            op, inputs = t._node.op, t._node.inputs
-            in_grads = rule_for(op)(op, inputs, t, g)
+            op, inputs = node.op, node.inputs
+            in_grads = rule_for(op)(op, inputs, node.output(), g)
             for inp, ig in zip(inputs, in_grads):
                 if ig is None or not inp._requires_grad:
                     continue
@@ -62,8 +63,14 @@ def backward(root: Tensor, grad=None, create_graph: bool = False) -> None:
                         f"backward: the rule of {op.name} gave a gradient of shape {ig.shape} "
                         f"for an input of shape {inp.shape}"
                     )
-                key = id(inp)
-                grads[key] = ig if key not in grads else grads[key] + ig
+                if inp._node is None:
+                    prev = leaf_grads.get(id(inp))
+                    leaf_grads[id(inp)] = (inp, ig if prev is None else prev[1] + ig)
+                else:
+                    key = id(inp._node)
+                    node_grads[key] = ig if key not in node_grads else node_grads[key] + ig
+        for leaf, g in leaf_grads.values():
+            _accumulate(leaf, g, create_graph)
 
 
 def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:

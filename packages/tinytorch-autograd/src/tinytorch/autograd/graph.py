@@ -13,56 +13,88 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from tinytorch.tensor import Tensor
+from tinytorch.tensor.ops.indexing import SetItem
 
 from .grad_mode import is_grad_enabled
 
 
 class Node:
-    """How a tensor was made: the op and the input tensors (which it keeps alive)."""
+    """How a tensor was made: the op, its inputs as they were then, and the output's array.
 
-    __slots__ = ("op", "inputs")
+    Inputs that were themselves made by ops are kept as *snapshots*: new Tensor
+    wrappers of the same array that remember the node that made it at record
+    time. A later in-place write (``y[0] = v``) gives the tensor ``y`` a new node,
+    but ops recorded before it still see the old one, as they must.
+    Leaves (and constants) are kept as themselves, so gradients reach their ``.grad``.
+    """
 
-    def __init__(self, op, inputs: tuple[Tensor, ...]):
+    __slots__ = ("op", "inputs", "out")
+
+    def __init__(self, op, inputs: tuple[Tensor, ...], out):
         self.op = op
         self.inputs = inputs
+        self.out = out  # the output's numpy array (not the Tensor: that would be a cycle)
+
+    def output(self) -> Tensor:
+        """The output as a tensor that carries this node (what backward rules receive as ``out``)."""
+        t = Tensor._wrap(self.out)
+        t._node, t._requires_grad = self, True
+        return t
 
     def __repr__(self) -> str:
         return f"Node({self.op.name}, inputs={[t.shape for t in self.inputs]})"
+
+
+def _snapshot(t: Tensor) -> Tensor:
+    if t._node is None:
+        return t
+    s = Tensor._wrap(t.data)
+    s._node, s._requires_grad = t._node, t._requires_grad
+    return s
 
 
 def record(op, inputs, output: Tensor) -> None:
     """Dispatch hook: give ``output`` a node when grad mode is on and an input requires grad."""
     if output.data.dtype.kind != "f" or not is_grad_enabled():
         return  # comparisons, argmax and integer results carry no gradient
-    for t in inputs:
-        if t._requires_grad:
-            output._requires_grad = True
-            output._node = Node(op, inputs)
-            return
+    if not any(t._requires_grad for t in inputs):
+        return
+    output._requires_grad = True
+    output._node = Node(op, tuple(_snapshot(t) for t in inputs), output.data)
 
 
-def walk(root: Tensor) -> list[Tensor]:
-    """Every tensor that requires grad and reaches ``root``, inputs before outputs (post-order).
+def check_in_place(op, inputs) -> None:
+    """Dispatch pre-hook: refuse, before anything is written, an in-place write into a leaf that requires grad."""
+    if isinstance(op, SetItem) and inputs[0]._requires_grad and inputs[0]._node is None and is_grad_enabled():
+        raise RuntimeError(
+            "setitem: a leaf tensor that requires grad cannot be written in place (its .grad would "
+            "stop meaning anything); write into a copy (y = x.clone()) or under no_grad()"
+        )
+
+
+def walk(root: Tensor) -> list[Node]:
+    """Every node that reaches ``root``, inputs before outputs (a post-order walk).
 
     Iterative, so that deep graphs (a long RNN, many training steps chained) cannot
     overflow Python's recursion limit.
     """
-    order: list[Tensor] = []
+    order: list[Node] = []
+    if root._node is None:
+        return order
     seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    stack: list[tuple[Node, bool]] = [(root._node, False)]
     while stack:
-        t, expanded = stack.pop()
+        node, expanded = stack.pop()
         if expanded:
-            order.append(t)
+            order.append(node)
             continue
-        if id(t) in seen:
+        if id(node) in seen:
             continue
-        seen.add(id(t))
-        stack.append((t, True))
-        if t._node is not None:
-            for inp in t._node.inputs:
-                if inp._requires_grad and id(inp) not in seen:
-                    stack.append((inp, False))
+        seen.add(id(node))
+        stack.append((node, True))
+        for inp in node.inputs:
+            if inp._node is not None and id(inp._node) not in seen:
+                stack.append((inp._node, False))
     return order
 
 
@@ -94,19 +126,17 @@ def graph_stats(root: Tensor) -> GraphStats:
         >>> graph_stats((x * 2).exp().sum()).nodes
         3
     """
-    nodes, leaves = 0, 0
-    ops: Counter[str] = Counter()
+    nodes = walk(root)
+    ops: Counter[str] = Counter(node.op.name for node in nodes)
     saved: dict[int, Tensor] = {}
-    for t in walk(root):
-        if t._node is None:
-            leaves += 1
-            continue
-        nodes += 1
-        ops[t._node.op.name] += 1
-        for inp in t._node.inputs:
-            saved[id(inp)] = inp
+    leaves: set[int] = set() if root._node is not None else {id(root)}
+    for node in nodes:
+        for inp in node.inputs:
+            saved[id(inp.data)] = inp  # a snapshot shares its tensor's array: count it once
+            if inp._node is None and inp._requires_grad:
+                leaves.add(id(inp))
     buffers: dict[int, int] = {}
     for t in saved.values():
         base = t.data if t.data.base is None else t.data.base
-        buffers[id(base)] = max(buffers.get(id(base), 0), base.nbytes)
-    return GraphStats(nodes, leaves, len(saved), sum(buffers.values()), dict(ops))
+        buffers[id(base)] = base.nbytes
+    return GraphStats(len(nodes), len(leaves), len(saved), sum(buffers.values()), dict(ops))

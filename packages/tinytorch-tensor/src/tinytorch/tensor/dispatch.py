@@ -59,23 +59,38 @@ _hooks: list[Hook] = []
 class HookHandle:
     """Returned by `add_hook`; call `remove` to unregister."""
 
-    def __init__(self, hook: Hook):
-        self._hook = hook
+    def __init__(self, hook, registry: list):
+        self._hook, self._registry = hook, registry
 
     def remove(self) -> None:
         """Unregister the hook (no error if it is already gone)."""
-        if self._hook in _hooks:
-            _hooks.remove(self._hook)
+        if self._hook in self._registry:
+            self._registry.remove(self._hook)
 
 
 def add_hook(hook: Hook) -> HookHandle:
     """Register ``hook(op, inputs, output)`` to run after every op; returns a handle."""
     _hooks.append(hook)
-    return HookHandle(hook)
+    return HookHandle(hook, _hooks)
+
+
+_pre_hooks: list[Callable[[Op, tuple], None]] = []
+
+
+def add_pre_hook(hook: Callable[[Op, tuple], None]) -> HookHandle:
+    """Register ``hook(op, inputs)`` to run before every op (it may raise to refuse the op).
+
+    Autograd uses one to refuse in-place writes into leaves before anything is written;
+    a profiler can use one to start a timer.
+    """
+    _pre_hooks.append(hook)
+    return HookHandle(hook, _pre_hooks)
 
 
 def apply(op: Op, *inputs):
     """Run ``op`` on Tensors ``inputs`` with the current backend and return a new Tensor."""
+    for pre in _pre_hooks:
+        pre(op, inputs)
     arrays = tuple(t.data for t in inputs)
     out = op.native(*arrays) if backend.get_backend() == "native" else None
     if out is None:

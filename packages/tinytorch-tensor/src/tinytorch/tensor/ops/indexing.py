@@ -91,12 +91,8 @@ def setitem(x: Tensor, key, value) -> None:
             "call .contiguous() to get a writable copy"
         )
     value = cast_to(value, x.dtype, "setitem")
-    # The op's input is x *before* the write: a second wrapper of the same array that keeps x's
-    # old graph node. Recording x itself would make x's new node point at x (a cycle).
-    before = Tensor._wrap(x.data)
-    before._node, before._requires_grad = x._node, x._requires_grad
     try:
-        result = apply(SetItem(key), before, value)
+        result = apply(SetItem(key), x, value)
     except IndexError as exc:
         raise IndexError(f"setitem: {exc} (tensor shape {x.shape})") from None
     except ValueError:
