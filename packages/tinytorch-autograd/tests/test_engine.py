@@ -72,10 +72,7 @@ def test_detach_cuts_the_graph_but_shares_memory(backend):
 
 def test_gradient_of_a_gradient(backend):
     x = tt.tensor([1.5, -2.0], dtype="float64", requires_grad=True)
-    (x**3).sum().backward(create_graph=True) if False else None  # Tensor.backward has no flag
-    from tinytorch.autograd import backward
-
-    backward((x**3).sum(), create_graph=True)
+    (x**3).sum().backward(create_graph=True)
     g = x.grad  # 3x^2, itself differentiable
     assert g.requires_grad
     x.grad = None
@@ -150,3 +147,47 @@ def test_ops_recorded_before_an_in_place_write_keep_the_old_graph(backend):
     y[0] = 0.0  # y's node changes; `before` must still differentiate through 3x
     (before.sum() + y.sum()).backward()
     np.testing.assert_allclose(x.grad.numpy(), [3.0 + 0.0, 3.0 + 3.0])
+
+
+def _softplus_class():
+    from tinytorch.autograd import Function
+
+    class Softplus(Function):
+        name = "softplus"
+
+        def forward(self, x):
+            return np.logaddexp(0.0, x)
+
+        def backward(self, inputs, out, grad):
+            (x,) = inputs
+            return (grad / ((-x).exp() + 1),)
+
+    return Softplus
+
+
+def test_custom_function_gradcheck_and_second_order(backend, make):
+    from tinytorch.autograd import backward, gradcheck
+
+    Softplus = _softplus_class()
+    assert gradcheck(lambda x: Softplus.apply(x) * 2, [make((3, 4))])
+    x = tt.tensor([0.3, -1.2], dtype="float64", requires_grad=True)
+    backward(Softplus.apply(x).sum(), create_graph=True)  # grad = sigmoid(x)
+    g = x.grad
+    x.grad = None
+    g.sum().backward()  # d sigmoid / dx = s (1 - s)
+    s = 1 / (1 + np.exp(-np.array([0.3, -1.2])))
+    np.testing.assert_allclose(x.grad.numpy(), s * (1 - s), rtol=1e-10)
+
+
+def test_an_op_without_a_rule_says_how_to_add_one():
+    from tinytorch.tensor import dispatch
+
+    class NoRule(dispatch.Op):
+        name = "no_rule"
+
+        def forward(self, x):
+            return x * 1
+
+    y = dispatch.apply(NoRule(), tt.ones(2, requires_grad=True))
+    with pytest.raises(NotImplementedError, match="op 'no_rule' .* has no backward rule"):
+        y.sum().backward()

@@ -272,12 +272,14 @@ def test_backward_without_an_engine(no_engine):
 
 def test_backward_calls_the_installed_engine(no_engine):
     calls = []
-    dispatch.set_backward_engine(lambda tensor, grad: calls.append((tensor, grad)))
+    dispatch.set_backward_engine(
+        lambda tensor, grad, create_graph=False: calls.append((tensor, grad, create_graph)))
     x = tt.ones(1, requires_grad=True)
     g = tt.ones(1)
     x.backward(g)
     x.backward()
-    assert calls == [(x, g), (x, None)]
+    x.backward(create_graph=True)
+    assert calls == [(x, g, False), (x, None, False), (x, None, True)]
     assert dispatch.backward_engine() is not None
     dispatch.set_backward_engine(None)
     with pytest.raises(RuntimeError, match="tinytorch-autograd"):

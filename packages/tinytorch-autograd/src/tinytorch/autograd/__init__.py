@@ -19,6 +19,7 @@ from tinytorch.tensor import dispatch as _dispatch
 
 from . import rules
 from .engine import backward
+from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 from .graph import GraphStats, Node, check_in_place, graph_stats, record
@@ -33,6 +34,6 @@ if record not in _dispatch._hooks:
 _dispatch.set_backward_engine(backward)
 
 __all__ = [
-    "backward", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "gradcheck",
+    "backward", "Function", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "gradcheck",
     "GradcheckError", "graph_stats", "GraphStats", "Node", "record", "rules", "register_backward",
 ]

@@ -104,8 +104,12 @@ class Tensor:
         self.requires_grad = flag
         return self
 
-    def backward(self, grad=None) -> None:
-        """Compute gradients of this tensor with respect to the graph's leaves (needs tinytorch-autograd)."""
+    def backward(self, grad=None, create_graph: bool = False) -> None:
+        """Accumulate gradients of this tensor into the graph's leaves' ``.grad`` (needs tinytorch-autograd).
+
+        ``grad`` is the upstream gradient (default: 1 for a one-element tensor);
+        ``create_graph=True`` records the backward pass so gradients can be differentiated again.
+        """
         from .dispatch import backward_engine
 
         engine = backward_engine()
@@ -114,7 +118,7 @@ class Tensor:
                 "backward: no autograd engine is installed; "
                 "pip install tinytorch-autograd and `import tinytorch.autograd`"
             )
-        engine(self, grad)
+        engine(self, grad, create_graph=create_graph)
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's memory but cut off from the graph."""
