@@ -1,0 +1,371 @@
+"""Convolution and pooling as functions: im2col + GEMM, col2im, max/avg/global pooling.
+
+A convolution is a matrix product in disguise. `im2col` copies every receptive
+field (the C x kh x kw patch under each output pixel) into one column of a matrix;
+multiplying the (O, C*kh*kw) weight matrix by that column matrix gives every output
+pixel of every filter at once, on the fast C++ GEMM (float32). `col2im` is im2col's
+adjoint: it adds each column back onto the pixels it came from, which is what the
+backward pass of im2col needs (overlapping patches add up).
+
+The cost is memory: the column matrix holds kh*kw copies of the input (9x for a
+3x3 kernel), and autograd keeps it alive until backward (`graph_stats` shows it).
+
+`Im2Col`, `Col2Im`, `MaxPool2dOp` and `MaxPoolScatter` are fused ops with their own
+backward (written with ops again, so gradients of gradients work); the rest is
+composed from tensor ops.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from tinytorch.tensor import Tensor, dispatch
+from tinytorch.tensor.dispatch import Op
+from tinytorch.tensor.ops._util import as_tensor
+
+Pair = tuple[int, int]
+
+
+def _pair(op: str, what: str, value, minimum: int) -> Pair:
+    """``value`` (an int or a pair of ints) as a pair, each >= ``minimum``; else a ValueError naming ``op``."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
+        raise TypeError(f"{op}: {what} must be an int or a pair of ints, got {value!r}")
+    if any(v < minimum for v in pair):
+        raise ValueError(f"{op}: {what} must be >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """Output length of a convolution or pooling along one axis: floor((size + 2p - d(k-1) - 1) / s) + 1.
+
+    Example:
+        >>> conv_output_size(32, 3, 1, 0)
+        30
+    """
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+class _Geometry:
+    """Kernel, stride, padding and dilation of one im2col / col2im, plus the sizes they imply."""
+
+    def __init__(self, op: str, in_shape: tuple[int, ...], kernel_size, stride, padding, dilation):
+        if len(in_shape) != 4:
+            raise ValueError(f"{op}: expected an input of shape (N, C, H, W), got shape {tuple(in_shape)}")
+        self.in_shape = tuple(int(s) for s in in_shape)
+        self.kernel_size = _pair(op, "kernel_size", kernel_size, 1)
+        self.stride = _pair(op, "stride", stride, 1)
+        self.padding = _pair(op, "padding", padding, 0)
+        self.dilation = _pair(op, "dilation", dilation, 1)
+        _, _, h, w = self.in_shape
+        self.out_hw = tuple(
+            conv_output_size(n, k, s, p, d)
+            for n, k, s, p, d in zip((h, w), self.kernel_size, self.stride, self.padding, self.dilation)
+        )
+        if min(self.out_hw) < 1:
+            raise ValueError(
+                f"{op}: kernel_size {self.kernel_size} (dilation {self.dilation}) does not fit an input "
+                f"of shape {self.in_shape} with padding {self.padding}"
+            )
+
+    def args(self) -> tuple:
+        return self.in_shape, self.kernel_size, self.stride, self.padding, self.dilation
+
+
+class Im2Col(Op):
+    """x (N, C, H, W) -> cols (N, C*kh*kw, OH*OW): column l holds the receptive field of output pixel l.
+
+    Rows are ordered (c, i, j) like a flattened (C, kh, kw) weight, so that
+    ``weight.reshape(O, -1) @ cols`` is the convolution.
+    """
+
+    name = "im2col"
+
+    def __init__(self, in_shape, kernel_size, stride=1, padding=0, dilation=1):
+        self.geometry = _Geometry("im2col", in_shape, kernel_size, stride, padding, dilation)
+
+    def forward(self, x):
+        g = self.geometry
+        n, c, _, _ = x.shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = g.kernel_size, g.stride, g.padding, g.dilation
+        oh, ow = g.out_hw
+        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+        # A strided view of every (dilated) window, no copy yet: (N, C, H', W', kh_eff, kw_eff).
+        win = sliding_window_view(xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+        win = win[:, :, ::sh, ::sw, ::dh, ::dw][:, :, :oh, :ow]  # (N, C, OH, OW, kh, kw)
+        # The one copy: (N, C, kh, kw, OH, OW) in row-major order, read as (N, C*kh*kw, OH*OW).
+        cols = np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))
+        return cols.reshape(n, c * kh * kw, oh * ow)
+
+    def backward(self, inputs, out, grad):
+        return (dispatch.apply(Col2Im(*self.geometry.args()), grad),)
+
+
+class Col2Im(Op):
+    """cols (N, C*kh*kw, OH*OW) -> x (N, C, H, W): each column is added back onto its receptive field.
+
+    The adjoint of `Im2Col` (same arguments): where windows overlap the values add.
+    """
+
+    name = "col2im"
+
+    def __init__(self, out_shape, kernel_size, stride=1, padding=0, dilation=1):
+        self.geometry = _Geometry("col2im", out_shape, kernel_size, stride, padding, dilation)
+
+    def forward(self, cols):
+        g = self.geometry
+        n, c, h, w = g.in_shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = g.kernel_size, g.stride, g.padding, g.dilation
+        oh, ow = g.out_hw
+        cols = cols.reshape(n, c, kh, kw, oh, ow)
+        xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+        # kh*kw strided adds, one per kernel offset, each over all (N, C, OH, OW): much faster
+        # than np.add.at, and no two elements of one add overlap, so += is exact.
+        for i in range(kh):
+            for j in range(kw):
+                r, s = i * dh, j * dw
+                xp[:, :, r : r + sh * (oh - 1) + 1 : sh, s : s + sw * (ow - 1) + 1 : sw] += cols[:, :, i, j]
+        return np.ascontiguousarray(xp[:, :, ph : ph + h, pw : pw + w]) if ph or pw else xp
+
+    def backward(self, inputs, out, grad):
+        return (dispatch.apply(Im2Col(*self.geometry.args()), grad),)
+
+
+def _check_image(op: str, x: Tensor) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected an input of shape (N, C, H, W), got shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point input, got {x.dtype}")
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> Tensor:
+    """Unfold every receptive field of ``x`` (N, C, H, W) into a column: (N, C*kh*kw, OH*OW).
+
+    The same as PyTorch's ``F.unfold``. Differentiable (its backward is `col2im`).
+
+    Example:
+        >>> import tinytorch.tensor as tt
+        >>> im2col(tt.ones(2, 3, 5, 5), 3).shape
+        (2, 27, 9)
+    """
+    x = as_tensor(x, "im2col")
+    _check_image("im2col", x)
+    return dispatch.apply(Im2Col(x.shape, kernel_size, stride, padding, dilation), x)
+
+
+def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1) -> Tensor:
+    """Fold columns (N, C*kh*kw, OH*OW) back into an image of shape ``output_size`` (N, C, H, W), adding overlaps.
+
+    The adjoint of `im2col` (PyTorch's ``F.fold``, with the full output shape given).
+
+    Example:
+        >>> import tinytorch.tensor as tt
+        >>> col2im(tt.ones(1, 4, 4), (1, 1, 3, 3), 2).tolist()[0][0]
+        [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
+    """
+    cols = as_tensor(cols, "col2im")
+    op = Col2Im(tuple(output_size), kernel_size, stride, padding, dilation)
+    n, c, _, _ = op.geometry.in_shape
+    kh, kw = op.geometry.kernel_size
+    want = (n, c * kh * kw, math.prod(op.geometry.out_hw))
+    if cols.shape != want:
+        raise ValueError(f"col2im: expected columns of shape {want} for output size {tuple(output_size)}, "
+                         f"got shape {cols.shape}")
+    return dispatch.apply(op, cols)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
+    """2-D convolution (cross-correlation, as in every framework) of ``x`` (N, C, H, W) with ``weight`` (O, C, kh, kw).
+
+    Computed as im2col + one GEMM per image: ``weight (O, C*kh*kw) @ cols (N, C*kh*kw, OH*OW)``.
+    Returns (N, O, OH, OW) with OH = floor((H + 2*padding - dilation*(kh-1) - 1) / stride) + 1.
+
+    Example:
+        >>> import tinytorch.tensor as tt
+        >>> conv2d(tt.ones(1, 3, 5, 5), tt.ones(8, 3, 3, 3), padding=1).shape
+        (1, 8, 5, 5)
+    """
+    x, weight = as_tensor(x, "conv2d"), as_tensor(weight, "conv2d")
+    _check_image("conv2d", x)
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: expected a weight of shape (O, C, kh, kw), got shape {weight.shape}")
+    o, c, kh, kw = weight.shape
+    if x.shape[1] != c:
+        raise ValueError(f"conv2d: the weight {weight.shape} expects input with {c} channels, "
+                         f"got shape {x.shape}")
+    if bias is not None:
+        bias = as_tensor(bias, "conv2d")
+        if bias.shape != (o,):
+            raise ValueError(f"conv2d: expected a bias of shape ({o},), got shape {bias.shape}")
+    op = Im2Col(x.shape, (kh, kw), stride, padding, dilation)
+    oh, ow = op.geometry.out_hw
+    cols = dispatch.apply(op, x)  # (N, C*kh*kw, OH*OW)
+    out = weight.reshape(o, c * kh * kw) @ cols  # (N, O, OH*OW): one GEMM per image
+    out = out.reshape(x.shape[0], o, oh, ow)  # (N, O, OH, OW), contiguous: no permute needed
+    if bias is not None:
+        out = out + bias.reshape(1, o, 1, 1)
+    return out
+
+
+# ----------------------------------------------------------------------------- pooling
+
+
+class MaxPoolScatter(Op):
+    """grad (N, C, OH, OW) -> (N, C, H, W): each output's gradient goes to the input element it took.
+
+    The backward of `MaxPool2dOp`. Its own backward gathers at the same places.
+    """
+
+    name = "max_pool2d_scatter"
+
+    def __init__(self, index: np.ndarray, in_shape: tuple[int, ...]):
+        self.index, self.in_shape = index, in_shape
+
+    def forward(self, grad):
+        # bincount adds the contributions of windows that share a maximum (overlapping pools);
+        # it is much faster than np.add.at.
+        flat = np.bincount(self.index.ravel(), weights=grad.ravel(), minlength=math.prod(self.in_shape))
+        return flat.astype(grad.dtype, copy=False).reshape(self.in_shape)
+
+    def backward(self, inputs, out, grad):
+        return (grad.reshape(-1)[self.index],)
+
+
+class MaxPool2dOp(Op):
+    """Max over each window of x (N, C, H, W) -> (N, C, OH, OW); remembers where each max came from.
+
+    Ties go to the first maximum in the window (row-major), as PyTorch.
+    """
+
+    name = "max_pool2d"
+
+    def __init__(self, in_shape, kernel_size, stride, padding, dilation=1):
+        self.geometry = _Geometry("max_pool2d", in_shape, kernel_size, stride, padding, dilation)
+        self.index: np.ndarray | None = None  # flat input index of each output's maximum
+
+    def forward(self, x):
+        g = self.geometry
+        n, c, h, w = x.shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = g.kernel_size, g.stride, g.padding, g.dilation
+        oh, ow = g.out_hw
+        # Pad with -inf so that padding never wins a max.
+        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf) if ph or pw else x
+        win = sliding_window_view(xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+        win = win[:, :, ::sh, ::sw, ::dh, ::dw][:, :, :oh, :ow]  # (N, C, OH, OW, kh, kw)
+        flat = win.reshape(n, c, oh, ow, kh * kw)  # a copy
+        arg = flat.argmax(axis=-1)  # (N, C, OH, OW): the first maximum, as PyTorch
+        out = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+        ki, kj = np.divmod(arg, kw)
+        rows = np.arange(oh).reshape(oh, 1) * sh + ki * dh - ph  # input row of each maximum
+        cols = np.arange(ow) * sw + kj * dw - pw
+        planes = np.arange(n * c).reshape(n, c, 1, 1)
+        self.index = (planes * h + rows) * w + cols
+        return out
+
+    def backward(self, inputs, out, grad):
+        return (dispatch.apply(MaxPoolScatter(self.index, inputs[0].shape), grad),)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
+    """Largest value in each ``kernel_size`` window of ``x`` (N, C, H, W); stride defaults to the kernel size.
+
+    The gradient flows only to each window's maximum (the first one on ties, as PyTorch).
+
+    Example:
+        >>> import tinytorch.tensor as tt
+        >>> max_pool2d(tt.arange(16, dtype="float32").reshape(1, 1, 4, 4), 2).tolist()
+        [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+    x = as_tensor(x, "max_pool2d")
+    _check_image("max_pool2d", x)
+    stride = kernel_size if stride is None else stride
+    k = _pair("max_pool2d", "kernel_size", kernel_size, 1)
+    p = _pair("max_pool2d", "padding", padding, 0)
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        # A window of padding alone would have no maximum (PyTorch refuses it too).
+        raise ValueError(f"max_pool2d: padding {padding} must be at most half the kernel size {kernel_size}")
+    return dispatch.apply(MaxPool2dOp(x.shape, k, stride, p, dilation), x)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
+    """Mean of each ``kernel_size`` window of ``x`` (N, C, H, W); stride defaults to the kernel size.
+
+    With padding, ``count_include_pad=True`` (PyTorch's default) divides by the full
+    window size, zeros included; False divides by the number of real pixels.
+
+    Example:
+        >>> import tinytorch.tensor as tt
+        >>> avg_pool2d(tt.arange(16, dtype="float32").reshape(1, 1, 4, 4), 2).tolist()
+        [[[[2.5, 4.5], [10.5, 12.5]]]]
+    """
+    x = as_tensor(x, "avg_pool2d")
+    _check_image("avg_pool2d", x)
+    stride = kernel_size if stride is None else stride
+    k = _pair("avg_pool2d", "kernel_size", kernel_size, 1)
+    p = _pair("avg_pool2d", "padding", padding, 0)
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"avg_pool2d: padding {padding} must be at most half the kernel size {kernel_size}")
+    n, c, h, w = x.shape
+    # Every channel is pooled the same way: fold the channels into the batch and im2col once.
+    op = Im2Col((n * c, 1, h, w), k, stride, p)
+    oh, ow = op.geometry.out_hw
+    cols = dispatch.apply(op, x.reshape(n * c, 1, h, w))  # (N*C, kh*kw, OH*OW)
+    if count_include_pad or p == (0, 0):
+        pooled = cols.mean(axis=1)
+    else:
+        ones = np.ones((1, 1, h, w), dtype=x.dtype)
+        counts = Im2Col((1, 1, h, w), k, stride, p).forward(ones).sum(axis=1)  # (1, OH*OW) real pixels
+        pooled = cols.sum(axis=1) / Tensor(counts, dtype=x.dtype)
+    return pooled.reshape(n, c, oh, ow)
+
+
+def global_avg_pool2d(x, keepdims: bool = False) -> Tensor:
+    """Mean over all of H and W: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with ``keepdims``.
+
+    Example:
+        >>> import tinytorch.tensor as tt
+        >>> global_avg_pool2d(tt.ones(8, 16, 7, 7)).shape
+        (8, 16)
+    """
+    x = as_tensor(x, "global_avg_pool2d")
+    _check_image("global_avg_pool2d", x)
+    return x.mean(axis=(2, 3), keepdims=keepdims)
+
+
+def adaptive_avg_pool2d(x, output_size) -> Tensor:
+    """Average-pool ``x`` (N, C, H, W) to exactly ``output_size`` (OH, OW), whatever H and W are.
+
+    Output cell i covers input rows floor(i*H/OH) .. ceil((i+1)*H/OH), as PyTorch.
+    Size 1 is global average pooling; sizes that divide H and W are one `avg_pool2d`.
+
+    Example:
+        >>> import tinytorch.tensor as tt
+        >>> adaptive_avg_pool2d(tt.ones(2, 3, 7, 7), 1).shape
+        (2, 3, 1, 1)
+    """
+    x = as_tensor(x, "adaptive_avg_pool2d")
+    _check_image("adaptive_avg_pool2d", x)
+    oh, ow = _pair("adaptive_avg_pool2d", "output_size", output_size, 1)
+    n, c, h, w = x.shape
+    if (oh, ow) == (1, 1):
+        return x.mean(axis=(2, 3), keepdims=True)
+    if h % oh == 0 and w % ow == 0:
+        return avg_pool2d(x, (h // oh, w // ow))
+    from tinytorch.tensor import stack
+
+    # Uneven windows: one mean per output cell (slow, but only for odd sizes).
+    rows = []
+    for i in range(oh):
+        r0, r1 = (i * h) // oh, -((-(i + 1) * h) // oh)
+        cells = [x[:, :, r0:r1, (j * w) // ow : -((-(j + 1) * w) // ow)].mean(axis=(2, 3)) for j in range(ow)]
+        rows.append(stack(cells, axis=-1))  # (N, C, OW)
+    return stack(rows, axis=-2)  # (N, C, OH, OW)
+
+
+__all__ = [
+    "Im2Col", "Col2Im", "MaxPool2dOp", "MaxPoolScatter", "conv_output_size", "im2col", "col2im",
+    "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "adaptive_avg_pool2d",
+]
