@@ -1,4 +1,4 @@
-"""MultiHeadAttention and TransformerBlock: shapes, masks, errors, gradcheck, and parity with PyTorch."""
+"""MultiHeadAttention and TransformerBlock: shapes, masks, errors, gradcheck, PyTorch parity."""
 
 import numpy as np
 import pytest
@@ -11,7 +11,9 @@ from tinytorch.nn.functional.attention import padding_mask
 
 def close(actual, expected, rtol):
     expected = np.asarray(expected)
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * max(1.0, float(np.abs(expected).max())))
+    np.testing.assert_allclose(
+        actual, expected, rtol=rtol, atol=rtol * max(1.0, float(np.abs(expected).max()))
+    )
 
 
 def randn(*shape, dtype="float32", seed=0, grad=False):
@@ -30,17 +32,24 @@ def test_mha_shapes_and_parameters():
     assert np.all(np.triu(w.data[0, 0], k=1) == 0)
     assert mha.head_dim == 4
     assert [n for n, _ in mha.named_parameters()] == [
-        f"{p}_proj.{k}" for p in ("q", "k", "v", "out") for k in ("weight", "bias")]
+        f"{p}_proj.{k}" for p in ("q", "k", "v", "out") for k in ("weight", "bias")
+    ]
     assert mha.num_parameters() == 4 * (16 * 16 + 16)
     assert [n for n, _ in MultiHeadAttention(8, 2, bias=False).named_parameters()] == [
-        "q_proj.weight", "k_proj.weight", "v_proj.weight", "out_proj.weight"]
+        "q_proj.weight",
+        "k_proj.weight",
+        "v_proj.weight",
+        "out_proj.weight",
+    ]
 
 
 def test_mha_causal_output_does_not_see_the_future():
     mha = MultiHeadAttention(8, 2)
     x = randn(1, 6, 8)
     y = randn(1, 6, 8, seed=5)
-    x2 = tt.tensor(np.concatenate([x.data[:, :3], y.data[:, 3:]], axis=1))  # same prefix, other future
+    x2 = tt.tensor(
+        np.concatenate([x.data[:, :3], y.data[:, 3:]], axis=1)
+    )  # same prefix, other future
     a, b = mha(x, is_causal=True), mha(x2, is_causal=True)
     np.testing.assert_allclose(a.data[:, :3], b.data[:, :3], rtol=1e-6, atol=1e-7)
     assert not np.allclose(a.data[:, 3:], b.data[:, 3:])
@@ -73,10 +82,14 @@ def test_mha_errors_name_the_layer_and_shapes():
     with pytest.raises(ValueError) as err:
         mha(randn(2, 5, 16), mask=tt.ones(5, 6, dtype="bool"))
     assert str(err.value) == (
-        "MultiHeadAttention(embed_dim=16, num_heads=4): mask of shape (5, 6) does not broadcast to the "
-        "attention scores' shape (2, 4, 5, 5) (batch, heads, queries T, keys S)")
-    with pytest.raises(ValueError, match=r"MultiHeadAttention\(embed_dim=16, num_heads=4\): expected query of "
-                                         r"shape \(B, T, 16\), got shape \(2, 5, 12\)"):
+        "MultiHeadAttention(embed_dim=16, num_heads=4): mask of shape (5, 6) does not broadcast "
+        "to the attention scores' shape (2, 4, 5, 5) (batch, heads, queries T, keys S)"
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"MultiHeadAttention\(embed_dim=16, num_heads=4\): expected query of "
+        r"shape \(B, T, 16\), got shape \(2, 5, 12\)",
+    ):
         mha(randn(2, 5, 12))
     with pytest.raises(ValueError, match=r"expected key of shape \(B, T, 16\), got shape \(2, 5\)"):
         mha(randn(2, 5, 16), randn(2, 5))
@@ -132,19 +145,39 @@ def test_block_gradcheck_float64():
 
 def _copy_mha(torch, ours, ref):
     with torch.no_grad():
-        ref.in_proj_weight.copy_(torch.from_numpy(np.concatenate(
-            [ours.q_proj.weight.data, ours.k_proj.weight.data, ours.v_proj.weight.data])))
-        ref.in_proj_bias.copy_(torch.from_numpy(np.concatenate(
-            [ours.q_proj.bias.data, ours.k_proj.bias.data, ours.v_proj.bias.data])))
+        ref.in_proj_weight.copy_(
+            torch.from_numpy(
+                np.concatenate(
+                    [ours.q_proj.weight.data, ours.k_proj.weight.data, ours.v_proj.weight.data]
+                )
+            )
+        )
+        ref.in_proj_bias.copy_(
+            torch.from_numpy(
+                np.concatenate(
+                    [ours.q_proj.bias.data, ours.k_proj.bias.data, ours.v_proj.bias.data]
+                )
+            )
+        )
         ref.out_proj.weight.copy_(torch.from_numpy(ours.out_proj.weight.data))
         ref.out_proj.bias.copy_(torch.from_numpy(ours.out_proj.bias.data))
 
 
 def _mha_grads(ours):
-    return [np.concatenate([ours.q_proj.weight.grad.data, ours.k_proj.weight.grad.data,
-                            ours.v_proj.weight.grad.data]),
-            np.concatenate([ours.q_proj.bias.grad.data, ours.k_proj.bias.grad.data, ours.v_proj.bias.grad.data]),
-            ours.out_proj.weight.grad.data, ours.out_proj.bias.grad.data]
+    return [
+        np.concatenate(
+            [
+                ours.q_proj.weight.grad.data,
+                ours.k_proj.weight.grad.data,
+                ours.v_proj.weight.grad.data,
+            ]
+        ),
+        np.concatenate(
+            [ours.q_proj.bias.grad.data, ours.k_proj.bias.grad.data, ours.v_proj.bias.grad.data]
+        ),
+        ours.out_proj.weight.grad.data,
+        ours.out_proj.bias.grad.data,
+    ]
 
 
 @pytest.mark.parametrize("kind", ["self", "causal", "padding", "cross"])
@@ -157,7 +190,11 @@ def test_mha_parity_with_pytorch(kind):
     ref = torch.nn.MultiheadAttention(16, 4, batch_first=True)
     _copy_mha(torch, ours, ref)
     q_np = np.random.default_rng(0).standard_normal((3, 5, 16)).astype(np.float32)
-    kv_np = np.random.default_rng(1).standard_normal((3, 7 if kind == "cross" else 5, 16)).astype(np.float32)
+    kv_np = (
+        np.random.default_rng(1)
+        .standard_normal((3, 7 if kind == "cross" else 5, 16))
+        .astype(np.float32)
+    )
     q, qr = tt.tensor(q_np, requires_grad=True), torch.tensor(q_np, requires_grad=True)
     kv, kvr = tt.tensor(kv_np, requires_grad=True), torch.tensor(kv_np, requires_grad=True)
     if kind == "cross":
@@ -168,7 +205,9 @@ def test_mha_parity_with_pytorch(kind):
         out = ours(q, mask=keep, is_causal=kind == "causal")
         kwargs = {}
         if kind == "causal":
-            kwargs["attn_mask"] = torch.triu(torch.ones(5, 5, dtype=torch.bool), 1)  # True = blocked in torch
+            kwargs["attn_mask"] = torch.triu(
+                torch.ones(5, 5, dtype=torch.bool), 1
+            )  # True = blocked in torch
         if kind == "padding":
             kwargs["key_padding_mask"] = torch.from_numpy(~keep.data[:, 0, 0])
         out_ref = ref(qr, qr, qr, need_weights=False, **kwargs)[0]
@@ -179,8 +218,13 @@ def test_mha_parity_with_pytorch(kind):
     close(q.grad.data, qr.grad.numpy(), 1e-4)
     if kind == "cross":
         close(kv.grad.data, kvr.grad.numpy(), 1e-4)
-    refs = [ref.in_proj_weight.grad, ref.in_proj_bias.grad, ref.out_proj.weight.grad, ref.out_proj.bias.grad]
-    for mine, theirs in zip(_mha_grads(ours), refs):
+    refs = [
+        ref.in_proj_weight.grad,
+        ref.in_proj_bias.grad,
+        ref.out_proj.weight.grad,
+        ref.out_proj.bias.grad,
+    ]
+    for mine, theirs in zip(_mha_grads(ours), refs, strict=True):
         close(mine, theirs.numpy(), 1e-4)
 
 
@@ -189,15 +233,21 @@ def test_block_parity_with_pytorch():
     tt.manual_seed(0)
     ours = TransformerBlock(16, 4, mlp_ratio=4)
     for p in ours.parameters():
-        p.data[...] = np.random.default_rng(p.size).uniform(-0.3, 0.3, p.shape) + (1.0 if p.ndim == 1 and
-                                                                                    p.size == 16 else 0.0)
+        p.data[...] = np.random.default_rng(p.size).uniform(-0.3, 0.3, p.shape) + (
+            1.0 if p.ndim == 1 and p.size == 16 else 0.0
+        )
     tnn = torch.nn
     ln1, ln2 = tnn.LayerNorm(16), tnn.LayerNorm(16)
     mha = tnn.MultiheadAttention(16, 4, batch_first=True)
     fc1, fc2 = tnn.Linear(16, 64), tnn.Linear(64, 16)
     _copy_mha(torch, ours.attn, mha)
     with torch.no_grad():
-        for mod, src in ((ln1, ours.ln1), (ln2, ours.ln2), (fc1, ours.mlp.fc1), (fc2, ours.mlp.fc2)):
+        for mod, src in (
+            (ln1, ours.ln1),
+            (ln2, ours.ln2),
+            (fc1, ours.mlp.fc1),
+            (fc2, ours.mlp.fc2),
+        ):
             mod.weight.copy_(torch.from_numpy(src.weight.data))
             mod.bias.copy_(torch.from_numpy(src.bias.data))
     causal = torch.triu(torch.ones(6, 6, dtype=torch.bool), 1)
@@ -215,9 +265,20 @@ def test_block_parity_with_pytorch():
     out.backward(tt.tensor(g))
     out_ref.backward(torch.from_numpy(g))
     close(x.grad.data, xr.grad.numpy(), 1e-4)
-    for mine, theirs in ((ours.ln1.weight, ln1.weight), (ours.ln2.bias, ln2.bias), (ours.mlp.fc1.weight, fc1.weight),
-                         (ours.mlp.fc2.bias, fc2.bias)):
+    for mine, theirs in (
+        (ours.ln1.weight, ln1.weight),
+        (ours.ln2.bias, ln2.bias),
+        (ours.mlp.fc1.weight, fc1.weight),
+        (ours.mlp.fc2.bias, fc2.bias),
+    ):
         close(mine.grad.data, theirs.grad.numpy(), 1e-4)
-    for mine, theirs in zip(_mha_grads(ours.attn), [mha.in_proj_weight.grad, mha.in_proj_bias.grad,
-                                                    mha.out_proj.weight.grad, mha.out_proj.bias.grad]):
+    for mine, theirs in zip(
+        _mha_grads(ours.attn),
+        [
+            mha.in_proj_weight.grad,
+            mha.in_proj_bias.grad,
+            mha.out_proj.weight.grad,
+            mha.out_proj.bias.grad,
+        ], strict=True,
+    ):
         close(mine, theirs.numpy(), 1e-4)

@@ -7,7 +7,11 @@ import pytest
 import tinytorch.autograd  # noqa: F401  (records the graph)
 import tinytorch.tensor as tt
 from tinytorch.autograd import gradcheck
-from tinytorch.nn.functional.attention import causal_mask, padding_mask, scaled_dot_product_attention
+from tinytorch.nn.functional.attention import (
+    causal_mask,
+    padding_mask,
+    scaled_dot_product_attention,
+)
 
 
 def naive_attention(q, k, v, keep=None, additive=None):
@@ -15,7 +19,9 @@ def naive_attention(q, k, v, keep=None, additive=None):
     out = np.zeros(q.shape[:-1] + (v.shape[-1],))
     for idx in np.ndindex(*q.shape[:-1]):
         *bh, t = idx
-        scores = np.array([q[idx] @ k[(*bh, s)] for s in range(k.shape[-2])]) / math.sqrt(q.shape[-1])
+        scores = np.array([q[idx] @ k[(*bh, s)] for s in range(k.shape[-2])]) / math.sqrt(
+            q.shape[-1]
+        )
         if additive is not None:
             scores = scores + np.broadcast_to(additive, q.shape[:-1] + (k.shape[-2],))[idx]
         if keep is not None:
@@ -48,7 +54,9 @@ def test_bool_padding_mask(rng):
     keep = padding_mask([3, 5], 5)  # (B, 1, 1, S)
     assert keep.shape == (2, 1, 1, 5)
     out = scaled_dot_product_attention(q, k, v, mask=keep)
-    np.testing.assert_allclose(out.data, naive_attention(q.data, k.data, v.data, keep=keep.data), rtol=1e-12)
+    np.testing.assert_allclose(
+        out.data, naive_attention(q.data, k.data, v.data, keep=keep.data), rtol=1e-12
+    )
     # The padded keys of sequence 0 get no weight: changing their values changes nothing.
     v2 = v.data.copy()
     v2[0, :, 3:] = 1e6
@@ -60,14 +68,18 @@ def test_additive_float_mask(rng):
     q, k, v = qkv(rng)
     add = rng.standard_normal((4, 5))  # (T, S), broadcast over batch and heads
     out = scaled_dot_product_attention(q, k, v, mask=tt.tensor(add, dtype="float64"))
-    np.testing.assert_allclose(out.data, naive_attention(q.data, k.data, v.data, additive=add), rtol=1e-12)
+    np.testing.assert_allclose(
+        out.data, naive_attention(q.data, k.data, v.data, additive=add), rtol=1e-12
+    )
 
 
 def test_causal(rng):
     q, k, v = qkv(rng, t=5, s=5)
     out, weights = scaled_dot_product_attention(q, k, v, is_causal=True, return_weights=True)
     tril = np.tril(np.ones((5, 5), bool))
-    np.testing.assert_allclose(out.data, naive_attention(q.data, k.data, v.data, keep=tril), rtol=1e-12)
+    np.testing.assert_allclose(
+        out.data, naive_attention(q.data, k.data, v.data, keep=tril), rtol=1e-12
+    )
     assert np.all(weights.data[..., ~tril] == 0)
     np.testing.assert_allclose(weights.data.sum(-1), 1.0)
     # The first query sees only the first key: its output is the first value.
@@ -86,14 +98,18 @@ def test_causal_combines_with_padding(rng):
     keep = padding_mask([5, 3], 5)
     out = scaled_dot_product_attention(q, k, v, mask=keep, is_causal=True)
     both = np.tril(np.ones((5, 5), bool)) & keep.data
-    np.testing.assert_allclose(out.data, naive_attention(q.data, k.data, v.data, keep=both), rtol=1e-12)
+    np.testing.assert_allclose(
+        out.data, naive_attention(q.data, k.data, v.data, keep=both), rtol=1e-12
+    )
 
 
 def test_works_without_head_dimension_and_float32(rng):
     q = tt.randn(2, 4, 8)
     out = scaled_dot_product_attention(q, q, q)
     assert out.shape == (2, 4, 8) and out.dtype == np.float32
-    np.testing.assert_allclose(out.data, naive_attention(q.data, q.data, q.data), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        out.data, naive_attention(q.data, q.data, q.data), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_scale_argument(rng):
@@ -110,19 +126,29 @@ def test_dropout(rng):
     _, w0 = scaled_dot_product_attention(q, k, v, return_weights=True)
     zeroed = w.data == 0
     assert 0.4 < zeroed.mean() < 0.6  # about half the weights dropped
-    np.testing.assert_allclose(w.data[~zeroed], 2 * w0.data[~zeroed], rtol=1e-12)  # survivors scaled by 1/(1-p)
+    np.testing.assert_allclose(
+        w.data[~zeroed], 2 * w0.data[~zeroed], rtol=1e-12
+    )  # survivors scaled by 1/(1-p)
     # Same seed, same mask.
-    _, again = scaled_dot_product_attention(q, k, v, dropout_p=0.5, return_weights=True, generator=tt.Generator(0))
+    _, again = scaled_dot_product_attention(
+        q, k, v, dropout_p=0.5, return_weights=True, generator=tt.Generator(0)
+    )
     np.testing.assert_array_equal(again.data, w.data)
 
 
 @pytest.mark.parametrize("kind", ["none", "causal", "padding", "additive", "causal+padding"])
 def test_gradcheck(rng, kind):
     q, k, v = qkv(rng, b=2, h=2, t=3, s=4, d=3, dv=2, grad=True)
-    mask = {"padding": padding_mask([2, 4], 4), "causal+padding": padding_mask([2, 4], 4),
-            "additive": tt.tensor(rng.standard_normal((3, 4)), dtype="float64")}.get(kind)
+    mask = {
+        "padding": padding_mask([2, 4], 4),
+        "causal+padding": padding_mask([2, 4], 4),
+        "additive": tt.tensor(rng.standard_normal((3, 4)), dtype="float64"),
+    }.get(kind)
     causal = "causal" in kind
-    assert gradcheck(lambda q, k, v: scaled_dot_product_attention(q, k, v, mask=mask, is_causal=causal), [q, k, v])
+    assert gradcheck(
+        lambda q, k, v: scaled_dot_product_attention(q, k, v, mask=mask, is_causal=causal),
+        [q, k, v],
+    )
 
 
 def test_masked_keys_get_zero_gradient(rng):
@@ -134,14 +160,19 @@ def test_masked_keys_get_zero_gradient(rng):
 
 def test_errors(rng):
     q, k, v = qkv(rng)
-    with pytest.raises(ValueError, match=r"mask of shape \(3, 5\) does not broadcast to the attention scores' "
-                                         r"shape \(2, 3, 4, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"mask of shape \(3, 5\) does not broadcast to the attention scores' "
+        r"shape \(2, 3, 4, 5\)",
+    ):
         scaled_dot_product_attention(q, k, v, mask=tt.ones(3, 5, dtype="bool"))
     with pytest.raises(ValueError, match=r"mask of shape \(2, 3, 4, 5, 1\)"):
         scaled_dot_product_attention(q, k, v, mask=tt.ones(2, 3, 4, 5, 1, dtype="bool"))
     with pytest.raises(TypeError, match="mask must be bool"):
         scaled_dot_product_attention(q, k, v, mask=tt.ones(4, 5, dtype="int64"))
-    with pytest.raises(ValueError, match=r"q of shape \(2, 3, 4, 6\) and k of shape \(2, 3, 5, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"q of shape \(2, 3, 4, 6\) and k of shape \(2, 3, 5, 4\)"
+    ):
         scaled_dot_product_attention(q, tt.ones(2, 3, 5, 4), v)
     with pytest.raises(ValueError, match="differ in length"):
         scaled_dot_product_attention(q, k, tt.ones(2, 3, 6, 7))

@@ -13,15 +13,25 @@ from tinytorch.nn.conv import Conv2d
 def close(actual, expected, rtol):
     """Relative closeness, with an absolute floor scaled to the values (for elements near 0)."""
     expected = np.asarray(expected)
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * max(1.0, float(np.abs(expected).max())))
+    np.testing.assert_allclose(
+        actual, expected, rtol=rtol, atol=rtol * max(1.0, float(np.abs(expected).max()))
+    )
 
 
 def test_shapes_and_parameters():
     conv = Conv2d(3, 16, kernel_size=3, padding=1)
     assert conv(tt.randn(2, 3, 8, 8)).shape == (2, 16, 8, 8)
-    assert [(n, p.shape) for n, p in conv.named_parameters()] == [("weight", (16, 3, 3, 3)), ("bias", (16,))]
+    assert [(n, p.shape) for n, p in conv.named_parameters()] == [
+        ("weight", (16, 3, 3, 3)),
+        ("bias", (16,)),
+    ]
     assert conv.weight.dtype == np.float32 and conv.weight.requires_grad
-    assert Conv2d(3, 8, (3, 5), stride=(2, 1), padding=(1, 2))(tt.randn(1, 3, 9, 9)).shape == (1, 8, 5, 9)
+    assert Conv2d(3, 8, (3, 5), stride=(2, 1), padding=(1, 2))(tt.randn(1, 3, 9, 9)).shape == (
+        1,
+        8,
+        5,
+        9,
+    )
     assert Conv2d(3, 8, 3, stride=2)(tt.randn(1, 3, 32, 32)).shape == (1, 8, 15, 15)
     assert Conv2d(3, 8, 3, stride=2).output_shape((1, 3, 32, 32)) == (1, 8, 15, 15)
     no_bias = Conv2d(3, 8, 3, bias=False)
@@ -42,7 +52,9 @@ def test_same_and_valid_padding():
 def test_pytorch_default_init_bounds():
     tt.manual_seed(0)
     conv = Conv2d(16, 32, 3)
-    bound = 1 / math.sqrt(16 * 9)  # kaiming_uniform(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    bound = 1 / math.sqrt(
+        16 * 9
+    )  # kaiming_uniform(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in))
     for p in (conv.weight, conv.bias):
         assert np.abs(p.data).max() <= bound
         assert np.abs(p.data).max() > 0.9 * bound  # spread over the range, not all near 0
@@ -61,8 +73,13 @@ def test_wrong_channel_count_names_layer_and_shapes():
     conv = Conv2d(3, 16, kernel_size=3)
     with pytest.raises(ValueError) as err:
         conv(tt.ones(8, 4, 32, 32))
-    assert str(err.value) == "Conv2d(3, 16, kernel_size=3): expected input with 3 channels, got shape (8, 4, 32, 32)"
-    with pytest.raises(ValueError, match=r"expected input of shape \(N, 3, H, W\), got shape \(3, 32, 32\)"):
+    assert (
+        str(err.value)
+        == "Conv2d(3, 16, kernel_size=3): expected input with 3 channels, got shape (8, 4, 32, 32)"
+    )
+    with pytest.raises(
+        ValueError, match=r"expected input of shape \(N, 3, H, W\), got shape \(3, 32, 32\)"
+    ):
         conv(tt.ones(3, 32, 32))
     with pytest.raises(TypeError, match="expected a Tensor"):
         conv(np.ones((1, 3, 8, 8)))
@@ -84,10 +101,13 @@ def test_bad_arguments():
 def test_repr():
     assert repr(Conv2d(3, 16, kernel_size=3)) == "Conv2d(3, 16, kernel_size=3)"
     assert repr(Conv2d(3, 16, (3, 5), stride=2, padding=1, bias=False)) == (
-        "Conv2d(3, 16, kernel_size=(3, 5), stride=2, padding=1, bias=False)")
+        "Conv2d(3, 16, kernel_size=(3, 5), stride=2, padding=1, bias=False)"
+    )
 
 
-@pytest.mark.parametrize("stride, padding, bias", [(1, 0, True), (2, 1, True), (1, 1, False), ((2, 1), (0, 1), True)])
+@pytest.mark.parametrize(
+    "stride, padding, bias", [(1, 0, True), (2, 1, True), (1, 1, False), ((2, 1), (0, 1), True)]
+)
 def test_gradcheck_float64(stride, padding, bias):
     tt.manual_seed(0)
     conv = Conv2d(2, 3, 3, stride=stride, padding=padding, bias=bias).double()
@@ -118,19 +138,24 @@ def test_state_dict_round_trip():
 # ------------------------------------------------------------------------------ PyTorch parity
 
 
-@pytest.mark.parametrize("cin, cout, k, stride, padding, dilation, bias", [
-    (3, 8, 3, 1, 0, 1, True),
-    (3, 8, 3, 1, 1, 1, True),
-    (4, 6, (3, 2), (2, 1), (1, 0), 1, False),
-    (2, 5, 5, 2, 2, 1, True),
-    (3, 4, 3, 1, 2, 2, True),
-    (16, 32, 1, 1, 0, 1, True),
-])
+@pytest.mark.parametrize(
+    "cin, cout, k, stride, padding, dilation, bias",
+    [
+        (3, 8, 3, 1, 0, 1, True),
+        (3, 8, 3, 1, 1, 1, True),
+        (4, 6, (3, 2), (2, 1), (1, 0), 1, False),
+        (2, 5, 5, 2, 2, 1, True),
+        (3, 4, 3, 1, 2, 2, True),
+        (16, 32, 1, 1, 0, 1, True),
+    ],
+)
 def test_parity_with_pytorch(cin, cout, k, stride, padding, dilation, bias):
     torch = pytest.importorskip("torch")
     tt.manual_seed(1)
     ours = Conv2d(cin, cout, k, stride=stride, padding=padding, dilation=dilation, bias=bias)
-    ref = torch.nn.Conv2d(cin, cout, k, stride=stride, padding=padding, dilation=dilation, bias=bias)
+    ref = torch.nn.Conv2d(
+        cin, cout, k, stride=stride, padding=padding, dilation=dilation, bias=bias
+    )
     with torch.no_grad():
         ref.weight.copy_(torch.from_numpy(ours.weight.data))
         if bias:

@@ -26,7 +26,9 @@ def naive_conv2d(x, w, b=None, stride=(1, 1), padding=(1, 1), dilation=(1, 1)):
                     for ci in range(c):
                         for i in range(kh):
                             for j in range(kw):
-                                acc += xp[ni, ci, y * sh + i * dh, x_ * sw + j * dw] * w[oi, ci, i, j]
+                                acc += (
+                                    xp[ni, ci, y * sh + i * dh, x_ * sw + j * dw] * w[oi, ci, i, j]
+                                )
                     out[ni, oi, y, x_] = acc
     return out
 
@@ -65,8 +67,14 @@ def _pair(v):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_conv2d_matches_naive_loop(backend, rng, xs, ws, stride, padding, dilation, dtype):
     x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
-    out = conv2d(tt.tensor(x, dtype=dtype), tt.tensor(w, dtype=dtype), tt.tensor(b, dtype=dtype),
-                 stride=stride, padding=padding, dilation=dilation)
+    out = conv2d(
+        tt.tensor(x, dtype=dtype),
+        tt.tensor(w, dtype=dtype),
+        tt.tensor(b, dtype=dtype),
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )
     want = naive_conv2d(x, w, b, _pair(stride), _pair(padding), _pair(dilation))
     assert out.dtype == np.dtype(dtype)
     assert out.shape == want.shape
@@ -95,10 +103,14 @@ def test_im2col_columns_are_receptive_fields(rng):
     for n in range(2):
         for y in range(oh):
             for x_ in range(ow):
-                np.testing.assert_array_equal(cols[n, :, y * ow + x_], xp[n, :, y : y + 2, x_ : x_ + 3].reshape(-1))
+                np.testing.assert_array_equal(
+                    cols[n, :, y * ow + x_], xp[n, :, y : y + 2, x_ : x_ + 3].reshape(-1)
+                )
 
 
-@pytest.mark.parametrize("stride, padding, dilation", [(1, 0, 1), (2, 1, 1), ((1, 2), (2, 1), 1), (1, 1, 2)])
+@pytest.mark.parametrize(
+    "stride, padding, dilation", [(1, 0, 1), (2, 1, 1), ((1, 2), (2, 1), 1), (1, 1, 2)]
+)
 def test_col2im_is_the_adjoint_of_im2col(rng, stride, padding, dilation):
     # <im2col(x), y> == <x, col2im(y)> for all x, y: the defining property of an adjoint.
     shape = (2, 3, 7, 6)
@@ -120,7 +132,9 @@ def test_conv2d_gradcheck(rng, xs, ws, stride, padding, dilation, bias):
     x, w = leaf(rng, xs), leaf(rng, ws)
     b = leaf(rng, ws[0]) if bias else None
     inputs = [x, w] + ([b] if bias else [])
-    assert gradcheck(lambda x, w, *b: conv2d(x, w, b[0] if b else None, stride, padding, dilation), inputs)
+    assert gradcheck(
+        lambda x, w, *b: conv2d(x, w, b[0] if b else None, stride, padding, dilation), inputs
+    )
 
 
 def test_im2col_and_col2im_gradcheck(rng):
@@ -156,9 +170,15 @@ def test_conv2d_float32_gradients_match_float64(rng):
 
 
 def test_conv2d_errors():
-    with pytest.raises(ValueError, match=r"conv2d: the weight \(4, 3, 3, 3\) expects input with 3 channels, got shape \(2, 5, 8, 8\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"conv2d: the weight \(4, 3, 3, 3\) expects input with 3 channels, "
+        r"got shape \(2, 5, 8, 8\)",
+    ):
         conv2d(tt.ones(2, 5, 8, 8), tt.ones(4, 3, 3, 3))
-    with pytest.raises(ValueError, match=r"expected an input of shape \(N, C, H, W\), got shape \(3, 8, 8\)"):
+    with pytest.raises(
+        ValueError, match=r"expected an input of shape \(N, C, H, W\), got shape \(3, 8, 8\)"
+    ):
         conv2d(tt.ones(3, 8, 8), tt.ones(4, 3, 3, 3))
     with pytest.raises(ValueError, match=r"bias of shape \(4,\)"):
         conv2d(tt.ones(1, 3, 8, 8), tt.ones(4, 3, 3, 3), tt.ones(5))
@@ -177,4 +197,6 @@ def test_ops_are_recorded_by_name(rng):
     y = conv2d(x, tt.ones(1, 1, 3, 3, dtype="float64"))
     stats = tinytorch.autograd.graph_stats(y.sum())
     assert stats.ops.get("im2col") == 1
-    assert isinstance(Im2Col((1, 1, 4, 4), 3), tt.dispatch.Op) and issubclass(Col2Im, tt.dispatch.Op)
+    assert isinstance(Im2Col((1, 1, 4, 4), 3), tt.dispatch.Op) and issubclass(
+        Col2Im, tt.dispatch.Op
+    )

@@ -1,4 +1,4 @@
-"""The seed's `tinytorch.core.*` modules: the original README's code runs verbatim, on the real classes.
+"""The seed's `tinytorch.core.*` modules: the original README's code runs verbatim.
 
 Also: `tinytorch.core` is a namespace package (later packages add modules to it), and the
 docstring examples of the conv / pooling / attention / core modules run (doctest).
@@ -14,10 +14,23 @@ import pytest
 import tinytorch.nn as nn
 import tinytorch.tensor as tt
 
-CORE_MODULES = ["tensor", "activations", "layers", "dense", "networks", "spatial", "attention", "autograd"]
+CORE_MODULES = [
+    "tensor",
+    "activations",
+    "layers",
+    "dense",
+    "networks",
+    "spatial",
+    "attention",
+    "autograd",
+]
 DOCUMENTED = [
-    "tinytorch.nn.conv", "tinytorch.nn.pooling", "tinytorch.nn.attention", "tinytorch.nn.functional.conv",
-    "tinytorch.nn.functional.attention", *(f"tinytorch.core.{m}" for m in CORE_MODULES),
+    "tinytorch.nn.conv",
+    "tinytorch.nn.pooling",
+    "tinytorch.nn.attention",
+    "tinytorch.nn.functional.conv",
+    "tinytorch.nn.functional.attention",
+    *(f"tinytorch.core.{m}" for m in CORE_MODULES),
 ]
 
 
@@ -38,15 +51,17 @@ def test_seed_readme_cnn_runs_verbatim():
     from tinytorch.core.spatial import Conv2D
     from tinytorch.core.tensor import Tensor
 
-    model = Sequential([
-        Conv2D(3, 32, kernel_size=3),
-        ReLU(),
-        Conv2D(32, 64, kernel_size=3),
-        ReLU(),
-        Dense(64 * 28 * 28, 128),
-        ReLU(),
-        Dense(128, 10)
-    ])
+    model = Sequential(
+        [
+            Conv2D(3, 32, kernel_size=3),
+            ReLU(),
+            Conv2D(32, 64, kernel_size=3),
+            ReLU(),
+            Dense(64 * 28 * 28, 128),
+            ReLU(),
+            Dense(128, 10),
+        ]
+    )
     x = Tensor(np.random.default_rng(0).standard_normal((2, 3, 32, 32)).astype(np.float32))
     out = model(x)
     assert out.shape == (2, 10)
@@ -75,13 +90,21 @@ def test_seed_names_are_the_real_classes():
     assert layers.Dense is nn.Dense and layers.Linear is nn.Linear and layers.Module is nn.Module
     assert networks.Sequential is nn.Sequential and dense.Sequential is nn.Sequential
     assert networks.MLP is nn.MLP and dense.MLP is nn.MLP
-    assert spatial.Conv2D is nn.Conv2d and spatial.Conv2d is nn.Conv2d and spatial.Flatten is nn.Flatten
-    assert issubclass(spatial.MaxPool2D, nn.MaxPool2d) and issubclass(spatial.AvgPool2D, nn.AvgPool2d)
+    assert (
+        spatial.Conv2D is nn.Conv2d
+        and spatial.Conv2d is nn.Conv2d
+        and spatial.Flatten is nn.Flatten
+    )
+    assert issubclass(spatial.MaxPool2D, nn.MaxPool2d) and issubclass(
+        spatial.AvgPool2D, nn.AvgPool2d
+    )
     assert attention.MultiHeadAttention is nn.MultiHeadAttention
     assert attention.TransformerBlock is nn.TransformerBlock
     for mod in (tensor, activations, layers, dense, networks, spatial, attention):
         for name in mod.__all__:
-            assert hasattr(mod, name), f"{mod.__name__}.__all__ lists {name!r}, which it does not define"
+            assert hasattr(mod, name), (
+                f"{mod.__name__}.__all__ lists {name!r}, which it does not define"
+            )
 
 
 def test_seed_spatial_adapters():
@@ -116,7 +139,11 @@ def test_seed_networks_and_autograd_adapters():
 
 
 def test_seed_attention_module():
-    from tinytorch.core.attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
+    from tinytorch.core.attention import (
+        MultiHeadAttention,
+        causal_mask,
+        scaled_dot_product_attention,
+    )
 
     x = tt.randn(2, 5, 8)
     assert MultiHeadAttention(8, 2)(x, mask=causal_mask(5)).shape == (2, 5, 8)
@@ -124,12 +151,27 @@ def test_seed_attention_module():
 
 
 def test_nn_exports_the_conv_pool_attention_layers():
-    for name in ("Conv2d", "Conv2D", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "GlobalAvgPool2d",
-                 "MultiHeadAttention", "TransformerBlock"):
+    for name in (
+        "Conv2d",
+        "Conv2D",
+        "MaxPool2d",
+        "AvgPool2d",
+        "AdaptiveAvgPool2d",
+        "GlobalAvgPool2d",
+        "MultiHeadAttention",
+        "TransformerBlock",
+    ):
         assert hasattr(nn, name), f"tinytorch.nn has no {name}"
     import tinytorch.nn.functional as F
 
-    for name in ("conv2d", "max_pool2d", "avg_pool2d", "im2col", "col2im", "scaled_dot_product_attention"):
+    for name in (
+        "conv2d",
+        "max_pool2d",
+        "avg_pool2d",
+        "im2col",
+        "col2im",
+        "scaled_dot_product_attention",
+    ):
         assert hasattr(F, name), f"tinytorch.nn.functional has no {name}"
 
 
@@ -145,13 +187,17 @@ def test_public_names_have_docstrings_with_examples(module_name):
         doc = inspect.getdoc(obj) or ""
         assert doc, f"{module_name}.{name} has no docstring"
         if not issubclass(obj, tt.dispatch.Op) if inspect.isclass(obj) else True:
-            assert "Example" in doc or ">>>" in doc, f"{module_name}.{name}'s docstring has no example"
+            assert "Example" in doc or ">>>" in doc, (
+                f"{module_name}.{name}'s docstring has no example"
+            )
 
 
 @pytest.mark.parametrize("module_name", DOCUMENTED)
 def test_docstring_examples_run(module_name):
     mod = importlib.import_module(module_name)
     tt.manual_seed(0)
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+    result = doctest.testmod(
+        mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False
+    )
     assert result.attempted > 0, f"{module_name} has no docstring examples"
     assert result.failed == 0, f"{result.failed} doctest(s) failed in {module_name}"

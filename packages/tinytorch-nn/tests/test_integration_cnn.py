@@ -1,4 +1,4 @@
-"""A small CNN overfits one batch of CIFAR-shaped data: conv, pooling, autograd and the GEMM end to end.
+"""A small CNN overfits one batch of CIFAR-shaped data: conv, pooling, autograd, GEMM.
 
 Memorising 32 random images is the classic smoke test of a training stack: if any
 gradient were wrong (a transposed kernel, a pooling gradient sent to the wrong pixel),
@@ -27,7 +27,7 @@ class AdamForTest:
 
     def step(self):
         self.t += 1
-        for p, m, v in zip(self.params, self.m, self.v):
+        for p, m, v in zip(self.params, self.m, self.v, strict=True):
             g = p.grad.data
             m *= self.b1
             m += (1 - self.b1) * g
@@ -41,9 +41,14 @@ class AdamForTest:
 def small_cnn():
     # x: (N, 3, 32, 32) -> (N, 16, 16, 16) -> (N, 32, 8, 8) -> (N, 2048) -> (N, 10)
     return nn.Sequential(
-        nn.Conv2d(3, 16, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, kernel_size=3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 8 * 8, 10),
+        nn.Conv2d(3, 16, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 8 * 8, 10),
     )
 
 

@@ -1,4 +1,4 @@
-"""A 2-layer transformer learns to copy: Embedding + 2 TransformerBlocks + Linear head, trained with Adam.
+"""A 2-layer transformer learns to copy: Embedding, 2 TransformerBlocks, a head.
 
 Each sequence is ``x1 .. x8 SEP x1 .. x8``; the model predicts every next token after SEP.
 No MLP or position-wise trick can do that: each output must attend back to the token
@@ -24,7 +24,9 @@ class Copier(nn.Module):
         super().__init__()
         self.tok = nn.Embedding(VOCAB + 1, WIDTH)
         self.pos = nn.Embedding(T, WIDTH)
-        self.blocks = nn.ModuleList([nn.TransformerBlock(WIDTH, HEADS, mlp_ratio=2) for _ in range(2)])
+        self.blocks = nn.ModuleList(
+            [nn.TransformerBlock(WIDTH, HEADS, mlp_ratio=2) for _ in range(2)]
+        )
         self.ln = nn.LayerNorm(WIDTH)
         self.head = nn.Linear(WIDTH, VOCAB + 1)
 
@@ -45,7 +47,7 @@ def make_batch(rng, n):
 
 
 def adam_step(params, state, t, lr=3e-3, b1=0.9, b2=0.98, eps=1e-8):
-    for p, (m, v) in zip(params, state):
+    for p, (m, v) in zip(params, state, strict=True):
         g = p.grad.data
         m[...] = b1 * m + (1 - b1) * g
         v[...] = b2 * v + (1 - b2) * g * g

@@ -10,7 +10,9 @@ from tinytorch.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool2d, 
 
 def close(actual, expected, rtol):
     expected = np.asarray(expected)
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * max(1.0, float(np.abs(expected).max())))
+    np.testing.assert_allclose(
+        actual, expected, rtol=rtol, atol=rtol * max(1.0, float(np.abs(expected).max()))
+    )
 
 
 def test_shapes():
@@ -28,14 +30,20 @@ def test_shapes():
 def test_repr():
     assert repr(MaxPool2d(2)) == "MaxPool2d(kernel_size=2)"
     assert repr(MaxPool2d(3, 2, 1)) == "MaxPool2d(kernel_size=3, stride=2, padding=1)"
-    assert repr(AvgPool2d(2, count_include_pad=False)) == "AvgPool2d(kernel_size=2, count_include_pad=False)"
+    assert (
+        repr(AvgPool2d(2, count_include_pad=False))
+        == "AvgPool2d(kernel_size=2, count_include_pad=False)"
+    )
     assert repr(AdaptiveAvgPool2d(1)) == "AdaptiveAvgPool2d(output_size=1)"
     assert repr(GlobalAvgPool2d()) == "GlobalAvgPool2d()"
 
 
 def test_errors_name_the_layer():
-    with pytest.raises(ValueError, match=r"MaxPool2d\(kernel_size=2\): expected input of shape \(N, C, H, W\), "
-                                         r"got shape \(3, 8, 8\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"MaxPool2d\(kernel_size=2\): expected input of shape \(N, C, H, W\), "
+        r"got shape \(3, 8, 8\)",
+    ):
         MaxPool2d(2)(tt.ones(3, 8, 8))
     with pytest.raises(ValueError, match=r"GlobalAvgPool2d\(\): expected input"):
         GlobalAvgPool2d()(tt.ones(8, 8))
@@ -47,24 +55,43 @@ def test_errors_name_the_layer():
         AdaptiveAvgPool2d(0)
 
 
-@pytest.mark.parametrize("layer", [MaxPool2d(2), MaxPool2d(3, 2, 1), AvgPool2d(2), AvgPool2d(3, 1, 1),
-                                   AvgPool2d(3, 2, 1, count_include_pad=False), GlobalAvgPool2d(),
-                                   AdaptiveAvgPool2d((2, 3))], ids=repr)
+@pytest.mark.parametrize(
+    "layer",
+    [
+        MaxPool2d(2),
+        MaxPool2d(3, 2, 1),
+        AvgPool2d(2),
+        AvgPool2d(3, 1, 1),
+        AvgPool2d(3, 2, 1, count_include_pad=False),
+        GlobalAvgPool2d(),
+        AdaptiveAvgPool2d((2, 3)),
+    ],
+    ids=repr,
+)
 def test_gradcheck(layer):
-    x = tt.tensor(np.random.default_rng(0).standard_normal((2, 2, 6, 7)), dtype="float64", requires_grad=True)
+    x = tt.tensor(
+        np.random.default_rng(0).standard_normal((2, 2, 6, 7)), dtype="float64", requires_grad=True
+    )
     assert gradcheck(layer, [x])
 
 
-@pytest.mark.parametrize("ours, make_ref", [
-    (MaxPool2d(2), lambda nn: nn.MaxPool2d(2)),
-    (MaxPool2d(3, 2, 1), lambda nn: nn.MaxPool2d(3, 2, 1)),
-    (MaxPool2d((2, 3), (1, 2)), lambda nn: nn.MaxPool2d((2, 3), (1, 2))),
-    (AvgPool2d(2), lambda nn: nn.AvgPool2d(2)),
-    (AvgPool2d(3, 2, 1), lambda nn: nn.AvgPool2d(3, 2, 1)),
-    (AvgPool2d(3, 2, 1, count_include_pad=False), lambda nn: nn.AvgPool2d(3, 2, 1, count_include_pad=False)),
-    (AdaptiveAvgPool2d(1), lambda nn: nn.AdaptiveAvgPool2d(1)),
-    (AdaptiveAvgPool2d((3, 4)), lambda nn: nn.AdaptiveAvgPool2d((3, 4))),
-], ids=lambda v: repr(v) if not callable(v) or hasattr(v, "forward") else "")
+@pytest.mark.parametrize(
+    "ours, make_ref",
+    [
+        (MaxPool2d(2), lambda nn: nn.MaxPool2d(2)),
+        (MaxPool2d(3, 2, 1), lambda nn: nn.MaxPool2d(3, 2, 1)),
+        (MaxPool2d((2, 3), (1, 2)), lambda nn: nn.MaxPool2d((2, 3), (1, 2))),
+        (AvgPool2d(2), lambda nn: nn.AvgPool2d(2)),
+        (AvgPool2d(3, 2, 1), lambda nn: nn.AvgPool2d(3, 2, 1)),
+        (
+            AvgPool2d(3, 2, 1, count_include_pad=False),
+            lambda nn: nn.AvgPool2d(3, 2, 1, count_include_pad=False),
+        ),
+        (AdaptiveAvgPool2d(1), lambda nn: nn.AdaptiveAvgPool2d(1)),
+        (AdaptiveAvgPool2d((3, 4)), lambda nn: nn.AdaptiveAvgPool2d((3, 4))),
+    ],
+    ids=lambda v: repr(v) if not callable(v) or hasattr(v, "forward") else "",
+)
 @pytest.mark.parametrize("ties", [False, True])
 def test_parity_with_pytorch(ours, make_ref, ties):
     torch = pytest.importorskip("torch")

@@ -1,11 +1,16 @@
-"""max_pool2d, avg_pool2d, global and adaptive average pooling: naive loops, ties, gradcheck, errors."""
+"""max_pool2d, avg_pool2d, global and adaptive average pooling: naive loops, ties, gradcheck."""
 
 import numpy as np
 import pytest
 import tinytorch.autograd  # noqa: F401  (records the graph)
 import tinytorch.tensor as tt
 from tinytorch.autograd import enable_grad, gradcheck
-from tinytorch.nn.functional.conv import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
+from tinytorch.nn.functional.conv import (
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    global_avg_pool2d,
+    max_pool2d,
+)
 
 
 def naive_pool(x, k, s, p, reduce, pad_value, count_include_pad=True):
@@ -22,7 +27,11 @@ def naive_pool(x, k, s, p, reduce, pad_value, count_include_pad=True):
             if reduce == "max":
                 out[:, :, y, x_] = win.max(axis=(2, 3))
             else:
-                count = k * k if count_include_pad else real[y * s : y * s + k, x_ * s : x_ * s + k].sum()
+                count = (
+                    k * k
+                    if count_include_pad
+                    else real[y * s : y * s + k, x_ * s : x_ * s + k].sum()
+                )
                 out[:, :, y, x_] = win.sum(axis=(2, 3)) / count
     return out
 
@@ -52,7 +61,9 @@ def test_max_pool_matches_naive(rng, k, s, p):
 def test_avg_pool_matches_naive(rng, k, s, p, count_include_pad):
     x = rng.standard_normal((2, 3, 7, 8))
     out = avg_pool2d(tt.tensor(x, dtype="float64"), k, s, p, count_include_pad=count_include_pad)
-    np.testing.assert_allclose(out.data, naive_pool(x, k, s, p, "avg", 0.0, count_include_pad), rtol=1e-12)
+    np.testing.assert_allclose(
+        out.data, naive_pool(x, k, s, p, "avg", 0.0, count_include_pad), rtol=1e-12
+    )
 
 
 def test_stride_defaults_to_kernel():
@@ -133,7 +144,10 @@ def test_global_and_adaptive_gradcheck(rng):
 
 
 def test_pool_errors():
-    with pytest.raises(ValueError, match=r"max_pool2d: expected an input of shape \(N, C, H, W\), got shape \(4, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"max_pool2d: expected an input of shape \(N, C, H, W\), got shape \(4, 4\)",
+    ):
         max_pool2d(tt.ones(4, 4), 2)
     with pytest.raises(ValueError, match="padding 2 must be at most half the kernel size 2"):
         max_pool2d(tt.ones(1, 1, 4, 4), 2, padding=2)

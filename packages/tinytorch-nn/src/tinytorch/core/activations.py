@@ -1,4 +1,4 @@
-"""The seed's ``tinytorch.core.activations``: aliases of `tinytorch.nn`'s activation layers and functions.
+"""The seed's ``tinytorch.core.activations``: `tinytorch.nn`'s activation layers and functions.
 
 Example:
     >>> from tinytorch.core.tensor import Tensor
@@ -7,10 +7,44 @@ Example:
     [0.0, 2.0]
 """
 
-from tinytorch.nn.activation import GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
-from tinytorch.nn.functional import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, tanh
+from tinytorch.nn.activation import (
+    GELU,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
+from tinytorch.nn.functional import (
+    gelu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    silu,
+    softmax,
+    tanh,
+)
 
 __all__ = [
-    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softmax", "LogSoftmax", "Identity",
-    "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "softmax", "log_softmax",
+    "ReLU",
+    "LeakyReLU",
+    "Sigmoid",
+    "Tanh",
+    "GELU",
+    "SiLU",
+    "Softmax",
+    "LogSoftmax",
+    "Identity",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "silu",
+    "softmax",
+    "log_softmax",
 ]

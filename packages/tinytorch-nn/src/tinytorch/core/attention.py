@@ -8,7 +8,17 @@ Example:
 """
 
 from tinytorch.nn.attention import FeedForward, MultiHeadAttention, TransformerBlock
-from tinytorch.nn.functional.attention import causal_mask, padding_mask, scaled_dot_product_attention
+from tinytorch.nn.functional.attention import (
+    causal_mask,
+    padding_mask,
+    scaled_dot_product_attention,
+)
 
-__all__ = ["MultiHeadAttention", "TransformerBlock", "FeedForward", "scaled_dot_product_attention",
-           "causal_mask", "padding_mask"]
+__all__ = [
+    "MultiHeadAttention",
+    "TransformerBlock",
+    "FeedForward",
+    "scaled_dot_product_attention",
+    "causal_mask",
+    "padding_mask",
+]

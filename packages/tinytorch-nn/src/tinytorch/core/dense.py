@@ -1,4 +1,4 @@
-"""The seed's ``tinytorch.core.dense`` (course module 05): the same names as `tinytorch.core.networks`.
+"""The seed's ``tinytorch.core.dense`` (course module 05): `tinytorch.core.networks`'s names.
 
 Example:
     >>> from tinytorch.core.dense import MLP

@@ -1,4 +1,4 @@
-"""The seed's ``tinytorch.core.layers``: `Dense` (a `Linear` that also flattens NCHW input) and friends.
+"""The seed's ``tinytorch.core.layers``: `Dense` (a `Linear` that flattens NCHW input), ...
 
 The seed writes ``Dense(64 * 28 * 28, 128)`` right after a Conv2D, without a Flatten:
 `tinytorch.nn.Dense` accepts an (N, C, H, W) input whose C * H * W matches ``in_features``.
@@ -10,8 +10,28 @@ Example:
     (32, 10)
 """
 
-from tinytorch.nn import Dense, Dropout, Embedding, Flatten, LayerNorm, Linear, Module, Parameter, Sequential
+from tinytorch.nn import (
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    LayerNorm,
+    Linear,
+    Module,
+    Parameter,
+    Sequential,
+)
 from tinytorch.tensor import matmul
 
-__all__ = ["Dense", "Linear", "Module", "Parameter", "Flatten", "Dropout", "Embedding", "LayerNorm",
-           "Sequential", "matmul"]
+__all__ = [
+    "Dense",
+    "Linear",
+    "Module",
+    "Parameter",
+    "Flatten",
+    "Dropout",
+    "Embedding",
+    "LayerNorm",
+    "Sequential",
+    "matmul",
+]

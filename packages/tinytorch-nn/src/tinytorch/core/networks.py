@@ -1,4 +1,4 @@
-"""The seed's ``tinytorch.core.networks``: `Sequential` (a list or positional layers), `MLP`, `create_mlp`.
+"""The seed's ``tinytorch.core.networks``: `Sequential`, `MLP`, `create_mlp`.
 
 Example:
     >>> from tinytorch.core.tensor import randn
@@ -12,7 +12,9 @@ Example:
 from tinytorch.nn import MLP, ReLU, Sequential
 
 
-def create_mlp(input_size: int, hidden_sizes, output_size: int, activation=ReLU, output_activation=None) -> MLP:
+def create_mlp(
+    input_size: int, hidden_sizes, output_size: int, activation=ReLU, output_activation=None
+) -> MLP:
     """The seed's MLP builder: ``create_mlp(784, [128, 64], 10)`` is ``MLP([784, 128, 64, 10])``.
 
     ``activation`` and ``output_activation`` are Module classes (``ReLU``, ``Sigmoid``) or
@@ -27,7 +29,11 @@ def create_mlp(input_size: int, hidden_sizes, output_size: int, activation=ReLU,
         )
     """
     hidden = [hidden_sizes] if isinstance(hidden_sizes, int) else list(hidden_sizes)
-    return MLP([input_size, *hidden, output_size], activation=activation, output_activation=output_activation)
+    return MLP(
+        [input_size, *hidden, output_size],
+        activation=activation,
+        output_activation=output_activation,
+    )
 
 
 __all__ = ["Sequential", "MLP", "create_mlp"]

@@ -1,4 +1,4 @@
-"""The seed's ``tinytorch.core.spatial``: `Conv2D`, pooling, `Flatten` / `flatten`, over `tinytorch.nn`.
+"""The seed's ``tinytorch.core.spatial``: `Conv2D`, pooling, `Flatten` / `flatten`.
 
 ``Conv2D`` is `tinytorch.nn.Conv2d`; ``MaxPool2D`` and ``AvgPool2D`` also take the seed's
 ``pool_size`` argument (``MaxPool2D(pool_size=(2, 2))``).
@@ -46,8 +46,12 @@ class AvgPool2D(AvgPool2d):
         AvgPool2D(kernel_size=2)
     """
 
-    def __init__(self, pool_size=2, stride=None, padding=0, *, kernel_size=None, count_include_pad=True):
-        super().__init__(pool_size if kernel_size is None else kernel_size, stride, padding, count_include_pad)
+    def __init__(
+        self, pool_size=2, stride=None, padding=0, *, kernel_size=None, count_include_pad=True
+    ):
+        super().__init__(
+            pool_size if kernel_size is None else kernel_size, stride, padding, count_include_pad
+        )
 
 
 def flatten(x, start_dim: int = 1):
@@ -64,7 +68,23 @@ def flatten(x, start_dim: int = 1):
 GlobalAvgPool2D = GlobalAvgPool2d
 
 __all__ = [
-    "Conv2D", "Conv2d", "MaxPool2D", "MaxPool2d", "AvgPool2D", "AvgPool2d", "GlobalAvgPool2D",
-    "GlobalAvgPool2d", "AdaptiveAvgPool2d", "Flatten", "flatten", "BatchNorm2d", "conv2d",
-    "max_pool2d", "avg_pool2d", "global_avg_pool2d", "adaptive_avg_pool2d", "im2col", "col2im",
+    "Conv2D",
+    "Conv2d",
+    "MaxPool2D",
+    "MaxPool2d",
+    "AvgPool2D",
+    "AvgPool2d",
+    "GlobalAvgPool2D",
+    "GlobalAvgPool2d",
+    "AdaptiveAvgPool2d",
+    "Flatten",
+    "flatten",
+    "BatchNorm2d",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "global_avg_pool2d",
+    "adaptive_avg_pool2d",
+    "im2col",
+    "col2im",
 ]

@@ -15,7 +15,6 @@ models), which keeps deep stacks trainable without a learning-rate warm-up:
 from __future__ import annotations
 
 import numpy as np
-
 from tinytorch.tensor import Tensor
 from tinytorch.tensor.ops._util import as_tensor
 
@@ -71,7 +70,9 @@ class MultiHeadAttention(Module):
         self.embed_dim = _positive_int(name, "embed_dim", embed_dim)
         self.num_heads = _positive_int(name, "num_heads", num_heads)
         if self.embed_dim % self.num_heads:
-            raise ValueError(f"{name}: embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
+            raise ValueError(
+                f"{name}: embed_dim {embed_dim} is not divisible by num_heads {num_heads}"
+            )
         self.head_dim = self.embed_dim // self.num_heads
         self.dropout = _probability(name, dropout)
         self.q_proj = Linear(self.embed_dim, self.embed_dim, bias=bias)
@@ -96,12 +97,21 @@ class MultiHeadAttention(Module):
     def _check(self, what: str, x) -> Tensor:
         x = as_tensor(x, "MultiHeadAttention")
         if x.ndim != 3 or x.shape[-1] != self.embed_dim:
-            raise ValueError(f"{self._short_repr()}: expected {what} of shape (B, T, {self.embed_dim}), "
-                             f"got shape {x.shape}")
+            raise ValueError(
+                f"{self._short_repr()}: expected {what} of shape (B, T, {self.embed_dim}), "
+                f"got shape {x.shape}"
+            )
         return x
 
-    def forward(self, query, key=None, value=None, mask=None, is_causal: bool = False,
-                return_weights: bool = False):
+    def forward(
+        self,
+        query,
+        key=None,
+        value=None,
+        mask=None,
+        is_causal: bool = False,
+        return_weights: bool = False,
+    ):
         """Attend from ``query`` (B, T, C) to ``key`` (B, S, C) / ``value`` (B, S, C).
 
         ``key`` defaults to ``query`` (self-attention) and ``value`` to ``key``. ``mask`` is bool
@@ -116,8 +126,10 @@ class MultiHeadAttention(Module):
         b, t, c = query.shape
         s = key.shape[1]
         if key.shape[0] != b or value.shape[:2] != key.shape[:2]:
-            raise ValueError(f"{self._short_repr()}: query {query.shape}, key {key.shape} and value "
-                             f"{value.shape} must share the batch size, and key and value the length")
+            raise ValueError(
+                f"{self._short_repr()}: query {query.shape}, key {key.shape} and value "
+                f"{value.shape} must share the batch size, and key and value the length"
+            )
         scores_shape = (b, self.num_heads, t, s)
         if mask is not None:
             mask = as_tensor(mask, "MultiHeadAttention")
@@ -134,7 +146,12 @@ class MultiHeadAttention(Module):
         k = self._split_heads(self.k_proj(key))  # (B, H, S, D)
         v = self._split_heads(self.v_proj(value))  # (B, H, S, D)
         out, weights = scaled_dot_product_attention(
-            q, k, v, mask=mask, is_causal=is_causal, dropout_p=self.dropout if self.training else 0.0,
+            q,
+            k,
+            v,
+            mask=mask,
+            is_causal=is_causal,
+            dropout_p=self.dropout if self.training else 0.0,
             return_weights=True,
         )  # out: (B, H, T, D)
         out = out.transpose(1, 2).reshape(b, t, c)  # heads side by side again: (B, T, C)
@@ -149,7 +166,7 @@ class MultiHeadAttention(Module):
 
 
 class FeedForward(Module):
-    """The transformer's position-wise MLP: Linear(C, hidden) -> GELU -> Linear(hidden, C) -> Dropout.
+    """The transformer's position-wise MLP: Linear(C, hidden), GELU, Linear(hidden, C), Dropout.
 
     Applied to every position separately; most of a transformer's parameters live here.
 
@@ -172,7 +189,7 @@ class FeedForward(Module):
 
 
 class TransformerBlock(Module):
-    """A pre-LN transformer block: ``x + attn(ln1(x))``, then ``x + mlp(ln2(x))``. (B, T, C) -> (B, T, C).
+    """A pre-LN transformer block (B, T, C) -> (B, T, C): ``x + attn(ln1(x))``, ``x + mlp(ln2(x))``.
 
     Args:
         embed_dim: C, the model width.
@@ -191,7 +208,9 @@ class TransformerBlock(Module):
         super().__init__()
         embed_dim = _positive_int("TransformerBlock", "embed_dim", embed_dim)
         if not isinstance(mlp_ratio, (int, float)) or isinstance(mlp_ratio, bool) or mlp_ratio <= 0:
-            raise ValueError(f"TransformerBlock: mlp_ratio must be a positive number, got {mlp_ratio!r}")
+            raise ValueError(
+                f"TransformerBlock: mlp_ratio must be a positive number, got {mlp_ratio!r}"
+            )
         dropout = _probability("TransformerBlock", dropout)
         self.ln1 = LayerNorm(embed_dim)
         self.attn = MultiHeadAttention(embed_dim, num_heads, dropout=dropout)
@@ -200,7 +219,7 @@ class TransformerBlock(Module):
         self.mlp = FeedForward(embed_dim, max(1, int(round(embed_dim * mlp_ratio))), dropout)
 
     def forward(self, x, mask=None, is_causal: bool = False) -> Tensor:
-        """x: (B, T, C) -> (B, T, C); ``mask`` and ``is_causal`` as in `MultiHeadAttention.forward`."""
+        """x: (B, T, C) -> (B, T, C); ``mask``, ``is_causal``: as `MultiHeadAttention.forward`."""
         x = x + self.drop(self.attn(self.ln1(x), mask=mask, is_causal=is_causal))
         return x + self.mlp(self.ln2(x))
 

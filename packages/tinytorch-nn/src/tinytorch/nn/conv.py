@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from tinytorch.tensor import Tensor
 
 from . import init
@@ -33,12 +32,14 @@ def _positive_int(layer: str, what: str, value) -> int:
 
 
 def _show(pair: tuple[int, int]) -> str:
-    """A square pair as one int (``3``), else the pair (``(3, 5)``): how the user most likely wrote it."""
+    """A square pair as one int (``3``), else the pair (``(3, 5)``), as users write them."""
     return str(pair[0]) if pair[0] == pair[1] else str(pair)
 
 
 class Conv2d(Module):
-    """2-D convolution: (N, C_in, H, W) -> (N, C_out, OH, OW), OH = floor((H + 2p - d(k-1) - 1) / s) + 1.
+    """2-D convolution: (N, C_in, H, W) -> (N, C_out, OH, OW).
+
+    OH = floor((H + 2p - d(k-1) - 1) / s) + 1, and OW likewise.
 
     Args:
         in_channels: channels of the input (3 for RGB images).
@@ -64,8 +65,16 @@ class Conv2d(Module):
         (16, 3, 3, 3)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, bias: bool = True):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        bias: bool = True,
+    ):
         super().__init__()
         name = "Conv2d"
         self.in_channels = _positive_int(name, "in_channels", in_channels)
@@ -75,7 +84,9 @@ class Conv2d(Module):
         self.dilation = _pair(name, "dilation", dilation, 1)
         self.padding = self._resolve_padding(padding)
         kh, kw = self.kernel_size
-        self.weight = Parameter(np.empty((self.out_channels, self.in_channels, kh, kw), dtype=np.float32))
+        self.weight = Parameter(
+            np.empty((self.out_channels, self.in_channels, kh, kw), dtype=np.float32)
+        )
         if bias:
             self.bias = Parameter(np.empty((self.out_channels,), dtype=np.float32))
         else:
@@ -87,10 +98,12 @@ class Conv2d(Module):
             if padding == "valid":
                 return (0, 0)
             if padding != "same":
-                raise ValueError(f"Conv2d: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+                raise ValueError(
+                    f"Conv2d: padding must be an int, a pair, 'same' or 'valid', got {padding!r}"
+                )
             if self.stride != (1, 1):
                 raise ValueError(f"Conv2d: padding='same' needs stride 1, got stride {self.stride}")
-            spans = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
+            spans = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation, strict=True)]
             if any(s % 2 for s in spans):
                 raise ValueError(
                     f"Conv2d: padding='same' needs an odd kernel (with dilation), got kernel_size "
@@ -112,11 +125,15 @@ class Conv2d(Module):
         if not isinstance(x, Tensor):
             raise TypeError(f"{self._short_repr()}: expected a Tensor, got {type(x).__name__}")
         if x.ndim != 4:
-            raise ValueError(f"{self._short_repr()}: expected input of shape (N, {self.in_channels}, H, W), "
-                             f"got shape {x.shape}")
+            raise ValueError(
+                f"{self._short_repr()}: expected input of shape (N, {self.in_channels}, H, W), "
+                f"got shape {x.shape}"
+            )
         if x.shape[1] != self.in_channels:
-            raise ValueError(f"{self._short_repr()}: expected input with {self.in_channels} channels, "
-                             f"got shape {x.shape}")
+            raise ValueError(
+                f"{self._short_repr()}: expected input with {self.in_channels} channels, "
+                f"got shape {x.shape}"
+            )
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -129,12 +146,19 @@ class Conv2d(Module):
         from .functional.conv import conv_output_size
 
         n, _, h, w = input_shape
-        oh, ow = (conv_output_size(size, k, s, p, d) for size, k, s, p, d in
-                  zip((h, w), self.kernel_size, self.stride, self.padding, self.dilation))
+        oh, ow = (
+            conv_output_size(size, k, s, p, d)
+            for size, k, s, p, d in zip(
+                (h, w), self.kernel_size, self.stride, self.padding, self.dilation, strict=True
+            )
+        )
         return (n, self.out_channels, oh, ow)
 
     def extra_repr(self) -> str:
-        parts = [f"{self.in_channels}, {self.out_channels}", f"kernel_size={_show(self.kernel_size)}"]
+        parts = [
+            f"{self.in_channels}, {self.out_channels}",
+            f"kernel_size={_show(self.kernel_size)}",
+        ]
         if self.stride != (1, 1):
             parts.append(f"stride={_show(self.stride)}")
         if self.padding != (0, 0):

@@ -22,7 +22,9 @@ def _check(layer: Module, x) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{layer._short_repr()}: expected a Tensor, got {type(x).__name__}")
     if x.ndim != 4:
-        raise ValueError(f"{layer._short_repr()}: expected input of shape (N, C, H, W), got shape {x.shape}")
+        raise ValueError(
+            f"{layer._short_repr()}: expected input of shape (N, C, H, W), got shape {x.shape}"
+        )
 
 
 class _Pool2d(Module):
@@ -32,7 +34,9 @@ class _Pool2d(Module):
         self.stride = self.kernel_size if stride is None else _pair(name, "stride", stride, 1)
         self.padding = _pair(name, "padding", padding, 0)
         if self.padding[0] > self.kernel_size[0] // 2 or self.padding[1] > self.kernel_size[1] // 2:
-            raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel_size}")
+            raise ValueError(
+                f"{name}: padding {padding} must be at most half the kernel size {kernel_size}"
+            )
 
     def extra_repr(self) -> str:
         parts = [f"kernel_size={_show(self.kernel_size)}"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from tinytorch.tensor import Tensor, where
 from tinytorch.tensor.ops._util import as_tensor
 from tinytorch.tensor.random import resolve
@@ -30,7 +29,7 @@ def _softmax_last(x: Tensor) -> Tensor:
 
 
 def causal_mask(t: int, s: int | None = None) -> Tensor:
-    """A (T, S) bool mask that lets query i see keys 0..i only (True = keep), aligned top-left as PyTorch.
+    """A (T, S) bool mask that lets query i see keys 0..i only (True = keep), top-left aligned.
 
     Example:
         >>> causal_mask(3).tolist()
@@ -41,7 +40,7 @@ def causal_mask(t: int, s: int | None = None) -> Tensor:
 
 
 def padding_mask(lengths, max_len: int) -> Tensor:
-    """A (B, 1, 1, S) bool mask that keeps the first ``lengths[b]`` keys of sequence b (True = keep).
+    """A (B, 1, 1, S) bool mask keeping the first ``lengths[b]`` keys of sequence b (True = keep).
 
     It broadcasts over heads and query positions, so padded keys get no attention.
 
@@ -54,8 +53,17 @@ def padding_mask(lengths, max_len: int) -> Tensor:
     return Tensor(keep[:, None, None, :])
 
 
-def scaled_dot_product_attention(q, k, v, mask=None, is_causal: bool = False, dropout_p: float = 0.0,
-                                 scale: float | None = None, return_weights: bool = False, generator=None):
+def scaled_dot_product_attention(
+    q,
+    k,
+    v,
+    mask=None,
+    is_causal: bool = False,
+    dropout_p: float = 0.0,
+    scale: float | None = None,
+    return_weights: bool = False,
+    generator=None,
+):
     """Attention: ``softmax(q @ k^T * scale + mask) @ v``.
 
     Args:
@@ -83,11 +91,17 @@ def scaled_dot_product_attention(q, k, v, mask=None, is_causal: bool = False, dr
     q, k, v = as_tensor(q, op), as_tensor(k, op), as_tensor(v, op)
     for name, t in (("q", q), ("k", k), ("v", v)):
         if t.ndim < 2:
-            raise ValueError(f"{op}: {name} needs at least 2 dimensions (..., L, D), got shape {t.shape}")
+            raise ValueError(
+                f"{op}: {name} needs at least 2 dimensions (..., L, D), got shape {t.shape}"
+            )
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"{op}: q of shape {q.shape} and k of shape {k.shape} differ in the last dimension")
+        raise ValueError(
+            f"{op}: q of shape {q.shape} and k of shape {k.shape} differ in the last dimension"
+        )
     if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"{op}: k of shape {k.shape} and v of shape {v.shape} differ in length (dimension -2)")
+        raise ValueError(
+            f"{op}: k of shape {k.shape} and v of shape {v.shape} differ in length (dimension -2)"
+        )
     if not 0.0 <= dropout_p < 1.0:
         raise ValueError(f"{op}: dropout_p must be in [0, 1), got {dropout_p}")
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
@@ -101,15 +115,17 @@ def scaled_dot_product_attention(q, k, v, mask=None, is_causal: bool = False, dr
             fits = False
         if not fits:
             raise ValueError(
-                f"{op}: mask of shape {mask.shape} does not broadcast to the attention scores' shape "
-                f"{scores.shape} (batch, heads, queries T, keys S)"
+                f"{op}: mask of shape {mask.shape} does not broadcast to the attention "
+                f"scores' shape {scores.shape} (batch, heads, queries T, keys S)"
             )
         if mask.dtype == np.bool_:
             scores = where(mask, scores, -math.inf)
         elif mask.dtype.kind == "f":
             scores = scores + mask.to(scores.dtype)
         else:
-            raise TypeError(f"{op}: mask must be bool (True = keep) or float (added), got {mask.dtype}")
+            raise TypeError(
+                f"{op}: mask must be bool (True = keep) or float (added), got {mask.dtype}"
+            )
     if is_causal:
         t, s = scores.shape[-2:]
         scores = where(causal_mask(t, s), scores, -math.inf)

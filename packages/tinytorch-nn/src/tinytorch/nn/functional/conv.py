@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-
 from tinytorch.tensor import Tensor, dispatch
 from tinytorch.tensor.dispatch import Op
 from tinytorch.tensor.ops._util import as_tensor
@@ -30,9 +29,11 @@ Pair = tuple[int, int]
 
 
 def _pair(op: str, what: str, value, minimum: int) -> Pair:
-    """``value`` (an int or a pair of ints) as a pair, each >= ``minimum``; else a ValueError naming ``op``."""
+    """``value`` (an int or a pair of ints) as a pair, each >= ``minimum`` (errors name ``op``)."""
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
+    if len(pair) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair
+    ):
         raise TypeError(f"{op}: {what} must be an int or a pair of ints, got {value!r}")
     if any(v < minimum for v in pair):
         raise ValueError(f"{op}: {what} must be >= {minimum}, got {value!r}")
@@ -40,7 +41,7 @@ def _pair(op: str, what: str, value, minimum: int) -> Pair:
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
-    """Output length of a convolution or pooling along one axis: floor((size + 2p - d(k-1) - 1) / s) + 1.
+    """Output length of a conv or pool along one axis: floor((size + 2p - d(k-1) - 1) / s) + 1.
 
     Example:
         >>> conv_output_size(32, 3, 1, 0)
@@ -54,7 +55,9 @@ class _Geometry:
 
     def __init__(self, op: str, in_shape: tuple[int, ...], kernel_size, stride, padding, dilation):
         if len(in_shape) != 4:
-            raise ValueError(f"{op}: expected an input of shape (N, C, H, W), got shape {tuple(in_shape)}")
+            raise ValueError(
+                f"{op}: expected an input of shape (N, C, H, W), got shape {tuple(in_shape)}"
+            )
         self.in_shape = tuple(int(s) for s in in_shape)
         self.kernel_size = _pair(op, "kernel_size", kernel_size, 1)
         self.stride = _pair(op, "stride", stride, 1)
@@ -63,12 +66,14 @@ class _Geometry:
         _, _, h, w = self.in_shape
         self.out_hw = tuple(
             conv_output_size(n, k, s, p, d)
-            for n, k, s, p, d in zip((h, w), self.kernel_size, self.stride, self.padding, self.dilation)
+            for n, k, s, p, d in zip(
+                (h, w), self.kernel_size, self.stride, self.padding, self.dilation, strict=True
+            )
         )
         if min(self.out_hw) < 1:
             raise ValueError(
-                f"{op}: kernel_size {self.kernel_size} (dilation {self.dilation}) does not fit an input "
-                f"of shape {self.in_shape} with padding {self.padding}"
+                f"{op}: kernel_size {self.kernel_size} (dilation {self.dilation}) does not fit "
+                f"an input of shape {self.in_shape} with padding {self.padding}"
             )
 
     def args(self) -> tuple:
@@ -76,7 +81,7 @@ class _Geometry:
 
 
 class Im2Col(Op):
-    """x (N, C, H, W) -> cols (N, C*kh*kw, OH*OW): column l holds the receptive field of output pixel l.
+    """x (N, C, H, W) -> cols (N, C*kh*kw, OH*OW): column l is output pixel l's receptive field.
 
     Rows are ordered (c, i, j) like a flattened (C, kh, kw) weight, so that
     ``weight.reshape(O, -1) @ cols`` is the convolution.
@@ -105,7 +110,7 @@ class Im2Col(Op):
 
 
 class Col2Im(Op):
-    """cols (N, C*kh*kw, OH*OW) -> x (N, C, H, W): each column is added back onto its receptive field.
+    """cols (N, C*kh*kw, OH*OW) -> x (N, C, H, W): each column added back onto its receptive field.
 
     The adjoint of `Im2Col` (same arguments): where windows overlap the values add.
     """
@@ -127,7 +132,9 @@ class Col2Im(Op):
         for i in range(kh):
             for j in range(kw):
                 r, s = i * dh, j * dw
-                xp[:, :, r : r + sh * (oh - 1) + 1 : sh, s : s + sw * (ow - 1) + 1 : sw] += cols[:, :, i, j]
+                xp[:, :, r : r + sh * (oh - 1) + 1 : sh, s : s + sw * (ow - 1) + 1 : sw] += cols[
+                    :, :, i, j
+                ]
         return np.ascontiguousarray(xp[:, :, ph : ph + h, pw : pw + w]) if ph or pw else xp
 
     def backward(self, inputs, out, grad):
@@ -157,7 +164,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> Tensor:
 
 
 def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1) -> Tensor:
-    """Fold columns (N, C*kh*kw, OH*OW) back into an image of shape ``output_size`` (N, C, H, W), adding overlaps.
+    """Fold columns (N, C*kh*kw, OH*OW) into an ``output_size`` (N, C, H, W) image, adding overlaps.
 
     The adjoint of `im2col` (PyTorch's ``F.fold``, with the full output shape given).
 
@@ -172,13 +179,15 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1) -> T
     kh, kw = op.geometry.kernel_size
     want = (n, c * kh * kw, math.prod(op.geometry.out_hw))
     if cols.shape != want:
-        raise ValueError(f"col2im: expected columns of shape {want} for output size {tuple(output_size)}, "
-                         f"got shape {cols.shape}")
+        raise ValueError(
+            f"col2im: expected columns of shape {want} for output size {tuple(output_size)}, "
+            f"got shape {cols.shape}"
+        )
     return dispatch.apply(op, cols)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
-    """2-D convolution (cross-correlation, as in every framework) of ``x`` (N, C, H, W) with ``weight`` (O, C, kh, kw).
+    """2-D convolution (cross-correlation) of ``x`` (N, C, H, W) with ``weight`` (O, C, kh, kw).
 
     Computed as im2col + one GEMM per image: ``weight (O, C*kh*kw) @ cols (N, C*kh*kw, OH*OW)``.
     Returns (N, O, OH, OW) with OH = floor((H + 2*padding - dilation*(kh-1) - 1) / stride) + 1.
@@ -191,11 +200,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
     x, weight = as_tensor(x, "conv2d"), as_tensor(weight, "conv2d")
     _check_image("conv2d", x)
     if weight.ndim != 4:
-        raise ValueError(f"conv2d: expected a weight of shape (O, C, kh, kw), got shape {weight.shape}")
+        raise ValueError(
+            f"conv2d: expected a weight of shape (O, C, kh, kw), got shape {weight.shape}"
+        )
     o, c, kh, kw = weight.shape
     if x.shape[1] != c:
-        raise ValueError(f"conv2d: the weight {weight.shape} expects input with {c} channels, "
-                         f"got shape {x.shape}")
+        raise ValueError(
+            f"conv2d: the weight {weight.shape} expects input with {c} channels, "
+            f"got shape {x.shape}"
+        )
     if bias is not None:
         bias = as_tensor(bias, "conv2d")
         if bias.shape != (o,):
@@ -214,7 +227,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
 
 
 class MaxPoolScatter(Op):
-    """grad (N, C, OH, OW) -> (N, C, H, W): each output's gradient goes to the input element it took.
+    """grad (N, C, OH, OW) -> (N, C, H, W): each output's gradient goes to the element it took.
 
     The backward of `MaxPool2dOp`. Its own backward gathers at the same places.
     """
@@ -227,7 +240,9 @@ class MaxPoolScatter(Op):
     def forward(self, grad):
         # bincount adds the contributions of windows that share a maximum (overlapping pools);
         # it is much faster than np.add.at.
-        flat = np.bincount(self.index.ravel(), weights=grad.ravel(), minlength=math.prod(self.in_shape))
+        flat = np.bincount(
+            self.index.ravel(), weights=grad.ravel(), minlength=math.prod(self.in_shape)
+        )
         return flat.astype(grad.dtype, copy=False).reshape(self.in_shape)
 
     def backward(self, inputs, out, grad):
@@ -252,7 +267,11 @@ class MaxPool2dOp(Op):
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = g.kernel_size, g.stride, g.padding, g.dilation
         oh, ow = g.out_hw
         # Pad with -inf so that padding never wins a max.
-        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf) if ph or pw else x
+        xp = (
+            np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+            if ph or pw
+            else x
+        )
         win = sliding_window_view(xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
         win = win[:, :, ::sh, ::sw, ::dh, ::dw][:, :, :oh, :ow]  # (N, C, OH, OW, kh, kw)
         flat = win.reshape(n, c, oh, ow, kh * kw)  # a copy
@@ -270,7 +289,7 @@ class MaxPool2dOp(Op):
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
-    """Largest value in each ``kernel_size`` window of ``x`` (N, C, H, W); stride defaults to the kernel size.
+    """Largest value in each ``kernel_size`` window of ``x`` (N, C, H, W); stride defaults to it.
 
     The gradient flows only to each window's maximum (the first one on ties, as PyTorch).
 
@@ -286,12 +305,14 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
     p = _pair("max_pool2d", "padding", padding, 0)
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         # A window of padding alone would have no maximum (PyTorch refuses it too).
-        raise ValueError(f"max_pool2d: padding {padding} must be at most half the kernel size {kernel_size}")
+        raise ValueError(
+            f"max_pool2d: padding {padding} must be at most half the kernel size {kernel_size}"
+        )
     return dispatch.apply(MaxPool2dOp(x.shape, k, stride, p, dilation), x)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
-    """Mean of each ``kernel_size`` window of ``x`` (N, C, H, W); stride defaults to the kernel size.
+    """Mean of each ``kernel_size`` window of ``x`` (N, C, H, W); stride defaults to it.
 
     With padding, ``count_include_pad=True`` (PyTorch's default) divides by the full
     window size, zeros included; False divides by the number of real pixels.
@@ -307,7 +328,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool =
     k = _pair("avg_pool2d", "kernel_size", kernel_size, 1)
     p = _pair("avg_pool2d", "padding", padding, 0)
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ValueError(f"avg_pool2d: padding {padding} must be at most half the kernel size {kernel_size}")
+        raise ValueError(
+            f"avg_pool2d: padding {padding} must be at most half the kernel size {kernel_size}"
+        )
     n, c, h, w = x.shape
     # Every channel is pooled the same way: fold the channels into the batch and im2col once.
     op = Im2Col((n * c, 1, h, w), k, stride, p)
@@ -317,7 +340,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool =
         pooled = cols.mean(axis=1)
     else:
         ones = np.ones((1, 1, h, w), dtype=x.dtype)
-        counts = Im2Col((1, 1, h, w), k, stride, p).forward(ones).sum(axis=1)  # (1, OH*OW) real pixels
+        counts = (
+            Im2Col((1, 1, h, w), k, stride, p).forward(ones).sum(axis=1)
+        )  # (1, OH*OW) real pixels
         pooled = cols.sum(axis=1) / Tensor(counts, dtype=x.dtype)
     return pooled.reshape(n, c, oh, ow)
 
@@ -360,12 +385,25 @@ def adaptive_avg_pool2d(x, output_size) -> Tensor:
     rows = []
     for i in range(oh):
         r0, r1 = (i * h) // oh, -((-(i + 1) * h) // oh)
-        cells = [x[:, :, r0:r1, (j * w) // ow : -((-(j + 1) * w) // ow)].mean(axis=(2, 3)) for j in range(ow)]
+        cells = [
+            x[:, :, r0:r1, (j * w) // ow : -((-(j + 1) * w) // ow)].mean(axis=(2, 3))
+            for j in range(ow)
+        ]
         rows.append(stack(cells, axis=-1))  # (N, C, OW)
     return stack(rows, axis=-2)  # (N, C, OH, OW)
 
 
 __all__ = [
-    "Im2Col", "Col2Im", "MaxPool2dOp", "MaxPoolScatter", "conv_output_size", "im2col", "col2im",
-    "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "adaptive_avg_pool2d",
+    "Im2Col",
+    "Col2Im",
+    "MaxPool2dOp",
+    "MaxPoolScatter",
+    "conv_output_size",
+    "im2col",
+    "col2im",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "global_avg_pool2d",
+    "adaptive_avg_pool2d",
 ]
