@@ -28,7 +28,10 @@ REFERENCE = {
     "leaky_relu": (nn.LeakyReLU(0.2), lambda a: np.where(a > 0, a, 0.2 * a)),
     "sigmoid": (nn.Sigmoid(), lambda a: 1 / (1 + np.exp(-a))),
     "tanh": (nn.Tanh(), np.tanh),
-    "gelu_tanh": (nn.GELU(), lambda a: 0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a**3)))),
+    "gelu_tanh": (
+        nn.GELU(),
+        lambda a: 0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a**3))),
+    ),
     "gelu_exact": (nn.GELU("none"), lambda a: 0.5 * a * (1 + _erf(a / np.sqrt(2)))),
     "silu": (nn.SiLU(), lambda a: a / (1 + np.exp(-a))),
     "softmax_1": (nn.Softmax(dim=1), lambda a: _softmax(a, 1)),
@@ -59,8 +62,11 @@ def test_gradcheck(name):
 def test_functional_only_ops(fn):
     x = tt.tensor(X, dtype="float64", requires_grad=True)
     assert gradcheck(fn, [x])
-    ref = {F.logsigmoid: lambda a: -np.log1p(np.exp(-a)), F.softplus: lambda a: np.log1p(np.exp(a)),
-           F.erf: _erf}[fn]
+    ref = {
+        F.logsigmoid: lambda a: -np.log1p(np.exp(-a)),
+        F.softplus: lambda a: np.log1p(np.exp(a)),
+        F.erf: _erf,
+    }[fn]
     np.testing.assert_allclose(fn(x).numpy(), ref(X), rtol=1e-12)
 
 
@@ -113,6 +119,7 @@ def test_bad_arguments():
 
 def _hessian_vector_check(f, x0, v):
     """Second order: d/dx <grad f(x), v> against central differences of grad f."""
+
     def grad_at(a, create_graph=False):
         x = tt.tensor(a, dtype="float64", requires_grad=True)
         f(x).sum().backward(create_graph=create_graph)
@@ -123,12 +130,24 @@ def _hessian_vector_check(f, x0, v):
     x.grad = None
     (g * tt.tensor(v)).sum().backward()
     eps = 1e-6
-    numerical = (grad_at(x0 + eps * v).grad.numpy() - grad_at(x0 - eps * v).grad.numpy()) / (2 * eps)
+    numerical = (grad_at(x0 + eps * v).grad.numpy() - grad_at(x0 - eps * v).grad.numpy()) / (
+        2 * eps
+    )
     np.testing.assert_allclose(x.grad.numpy(), numerical, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("fn", [F.sigmoid, F.tanh, F.gelu, F.logsigmoid, lambda x: F.leaky_relu(x, 0.2) ** 2,
-                                lambda x: F.softmax(x, 1) * tt.tensor(X), lambda x: F.log_softmax(x, 0) ** 2,
-                                lambda x: F.gelu(x, "none")])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        F.sigmoid,
+        F.tanh,
+        F.gelu,
+        F.logsigmoid,
+        lambda x: F.leaky_relu(x, 0.2) ** 2,
+        lambda x: F.softmax(x, 1) * tt.tensor(X),
+        lambda x: F.log_softmax(x, 0) ** 2,
+        lambda x: F.gelu(x, "none"),
+    ],
+)
 def test_second_order_gradients(fn):
     _hessian_vector_check(fn, X.copy(), RNG.standard_normal(X.shape))

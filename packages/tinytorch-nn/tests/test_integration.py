@@ -39,7 +39,9 @@ def test_mlp_fits_two_spirals_to_100_percent():
             model.train()
             if accuracy == 1.0:
                 break
-    assert accuracy == 1.0, f"training accuracy {accuracy:.3f} after {step + 1} steps (loss {losses[-1]:.4f})"
+    assert accuracy == 1.0, (
+        f"training accuracy {accuracy:.3f} after {step + 1} steps (loss {losses[-1]:.4f})"
+    )
     assert losses[-1] < 0.25 * first_loss
 
 
@@ -47,8 +49,16 @@ def test_mlp_with_batchnorm_and_dropout_trains():
     """BatchNorm and Dropout inside a model: loss falls, eval mode is deterministic."""
     x, y = two_spirals(n_per_class=60, seed=1)
     tt.manual_seed(1)
-    model = nn.Sequential(nn.Linear(2, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.1),
-                          nn.Linear(64, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 2))
+    model = nn.Sequential(
+        nn.Linear(2, 64),
+        nn.BatchNorm1d(64),
+        nn.ReLU(),
+        nn.Dropout(0.1),
+        nn.Linear(64, 64),
+        nn.BatchNorm1d(64),
+        nn.ReLU(),
+        nn.Linear(64, 2),
+    )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
     X, Y = tt.tensor(x), tt.tensor(y)
     first = loss_fn(model(X), Y).item()

@@ -62,8 +62,10 @@ def test_linear_shape_error_names_layer_and_shapes():
         nn.Linear(4, 3)(tt.zeros(2, 2, 2, 1))  # plain Linear never flattens
 
 
-@pytest.mark.parametrize("args, err", [((0, 3), ValueError), ((4, -1), ValueError), ((4.0, 3), TypeError),
-                                       ((True, 3), TypeError)])
+@pytest.mark.parametrize(
+    "args, err",
+    [((0, 3), ValueError), ((4, -1), ValueError), ((4.0, 3), TypeError), ((True, 3), TypeError)],
+)
 def test_linear_bad_arguments(args, err):
     with pytest.raises(err, match="Linear"):
         nn.Linear(*args)
@@ -117,7 +119,9 @@ def test_mlp_builder():
     assert [type(m).__name__ for m in mlp] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
     assert mlp.num_parameters() == 2 * 8 + 8 + 8 * 8 + 8 + 8 * 3 + 3
     assert mlp(tt.randn(4, 2)).shape == (4, 3)
-    m2 = nn.MLP([4, 5, 1], activation=lambda: nn.LeakyReLU(0.2), output_activation=nn.Sigmoid, dropout=0.1)
+    m2 = nn.MLP(
+        [4, 5, 1], activation=lambda: nn.LeakyReLU(0.2), output_activation=nn.Sigmoid, dropout=0.1
+    )
     assert [type(m).__name__ for m in m2] == ["Linear", "LeakyReLU", "Dropout", "Linear", "Sigmoid"]
     assert type(nn.MLP([1, 2, 1], activation="tanh")[1]) is nn.Tanh
     with pytest.raises(ValueError, match="at least 2"):
@@ -209,7 +213,11 @@ def test_embedding_errors_and_padding_idx():
     emb = nn.Embedding(4, 2)
     with pytest.raises(IndexError) as info:
         emb(tt.tensor([1, 4]))
-    assert "Embedding(4, 2)" in str(info.value) and "index 4" in str(info.value) and "4 embeddings" in str(info.value)
+    assert (
+        "Embedding(4, 2)" in str(info.value)
+        and "index 4" in str(info.value)
+        and "4 embeddings" in str(info.value)
+    )
     with pytest.raises(IndexError, match="index -1"):
         emb(tt.tensor([-1]))
     with pytest.raises(TypeError, match="integers"):
@@ -242,15 +250,21 @@ def test_fan_and_gain():
         init.calculate_gain("swish")
 
 
-@pytest.mark.parametrize("fn, expected_std", [
-    (lambda t: init.xavier_uniform_(t), math.sqrt(2 / (400 + 300))),
-    (lambda t: init.xavier_normal_(t, gain=2.0), 2 * math.sqrt(2 / (400 + 300))),
-    (lambda t: init.kaiming_uniform_(t, nonlinearity="relu"), math.sqrt(2 / 400)),
-    (lambda t: init.kaiming_normal_(t, nonlinearity="relu"), math.sqrt(2 / 400)),
-    (lambda t: init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"), math.sqrt(2 / 300)),
-    (lambda t: init.normal_(t, 1.0, 0.5), 0.5),
-    (lambda t: init.uniform_(t, -1, 1), 1 / math.sqrt(3)),
-])
+@pytest.mark.parametrize(
+    "fn, expected_std",
+    [
+        (lambda t: init.xavier_uniform_(t), math.sqrt(2 / (400 + 300))),
+        (lambda t: init.xavier_normal_(t, gain=2.0), 2 * math.sqrt(2 / (400 + 300))),
+        (lambda t: init.kaiming_uniform_(t, nonlinearity="relu"), math.sqrt(2 / 400)),
+        (lambda t: init.kaiming_normal_(t, nonlinearity="relu"), math.sqrt(2 / 400)),
+        (
+            lambda t: init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"),
+            math.sqrt(2 / 300),
+        ),
+        (lambda t: init.normal_(t, 1.0, 0.5), 0.5),
+        (lambda t: init.uniform_(t, -1, 1), 1 / math.sqrt(3)),
+    ],
+)
 def test_initialiser_statistics(fn, expected_std):
     tt.manual_seed(0)
     t = tt.empty(300, 400)
@@ -268,8 +282,10 @@ def test_initialisers_fill_in_place_and_are_seeded():
     tt.manual_seed(5)
     assert np.array_equal(init.xavier_uniform_(tt.empty(4, 4)).numpy(), a)
     g1, g2 = tt.Generator(1), tt.Generator(1)
-    assert np.array_equal(init.normal_(tt.empty(5), generator=g1).numpy(),
-                          init.normal_(tt.empty(5), generator=g2).numpy())
+    assert np.array_equal(
+        init.normal_(tt.empty(5), generator=g1).numpy(),
+        init.normal_(tt.empty(5), generator=g2).numpy(),
+    )
     with pytest.raises(ValueError, match="mode"):
         init.kaiming_uniform_(tt.empty(2, 2), mode="fan_avg")
     with pytest.raises(TypeError, match="floating"):

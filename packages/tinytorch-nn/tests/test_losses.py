@@ -38,7 +38,9 @@ def _ce_ref(logits, target, ignore_index=-100, eps=0.0, weight=None, reduction="
         count += 1
     nll, smooth = np.array(nll), np.array(smooth)
     if reduction == "mean":
-        return (1 - eps) * nll.sum() / wsum + eps / c * smooth.sum() / (wsum if weight is not None else count)
+        return (1 - eps) * nll.sum() / wsum + eps / c * smooth.sum() / (
+            wsum if weight is not None else count
+        )
     if reduction == "sum":
         return (1 - eps) * nll.sum() + eps / c * smooth.sum()
     return ((1 - eps) * nll + eps / c * smooth).reshape(target.shape)
@@ -54,7 +56,9 @@ CE_CASES = [
     dict(shape=(2, 3, 2, 2), kwargs={"ignore_index": 0, "label_smoothing": 0.1}),
     dict(shape=(2, 3, 2, 2), kwargs={"reduction": "none"}),
     dict(shape=(6, 3), kwargs={"weight": [0.2, 1.0, 3.0]}),
-    dict(shape=(6, 3), kwargs={"weight": [0.2, 1.0, 3.0], "label_smoothing": 0.2, "ignore_index": 2}),
+    dict(
+        shape=(6, 3), kwargs={"weight": [0.2, 1.0, 3.0], "label_smoothing": 0.2, "ignore_index": 2}
+    ),
 ]
 
 
@@ -64,8 +68,14 @@ def test_cross_entropy_values_and_gradcheck(case):
     logits = RNG.standard_normal(shape) * 2
     target = RNG.integers(0, shape[1], size=(shape[0],) + shape[2:])
     weight = kwargs.get("weight")
-    ref = _ce_ref(logits, target, kwargs.get("ignore_index", -100), kwargs.get("label_smoothing", 0.0),
-                  None if weight is None else np.array(weight), kwargs.get("reduction", "mean"))
+    ref = _ce_ref(
+        logits,
+        target,
+        kwargs.get("ignore_index", -100),
+        kwargs.get("label_smoothing", 0.0),
+        None if weight is None else np.array(weight),
+        kwargs.get("reduction", "mean"),
+    )
     if weight is not None:
         kwargs["weight"] = tt.tensor(weight, dtype="float64")
     loss_fn = nn.CrossEntropyLoss(**kwargs)
@@ -101,7 +111,9 @@ def test_nll_loss_values_and_gradcheck():
     assert gradcheck(lambda x: nn.NLLLoss(reduction="sum")(x, tt.tensor(target)), [x])
     w = np.array([1.0, 2.0, 0.5, 3.0])
     keep = target != -100
-    ref_w = -sum(w[t] * logp[i, t] for i, t in enumerate(target) if t != -100) / w[target[keep]].sum()
+    ref_w = (
+        -sum(w[t] * logp[i, t] for i, t in enumerate(target) if t != -100) / w[target[keep]].sum()
+    )
     np.testing.assert_allclose(nn.NLLLoss(weight=w)(x, tt.tensor(target)).item(), ref_w, rtol=1e-12)
 
 
@@ -115,7 +127,9 @@ def test_mse_l1_values_reductions_gradcheck():
     y = leaf(b)
     assert gradcheck(lambda x, y: nn.MSELoss()(x, y), [x, y])
     assert gradcheck(lambda x: nn.L1Loss("sum")(x, tt.tensor(b)), [x])
-    with pytest.raises(ValueError, match="mse_loss: input shape \\(3, 1\\) and target shape \\(3,\\)"):
+    with pytest.raises(
+        ValueError, match="mse_loss: input shape \\(3, 1\\) and target shape \\(3,\\)"
+    ):
         nn.MSELoss()(tt.zeros(3, 1), tt.zeros(3))
 
 
@@ -140,7 +154,9 @@ def test_bce_with_logits(pos_weight, reduction):
 
 
 def test_bce_with_logits_extreme_logits_and_bce():
-    loss = F.binary_cross_entropy_with_logits(tt.tensor([800.0, -800.0]), tt.tensor([0.0, 1.0]), reduction="none")
+    loss = F.binary_cross_entropy_with_logits(
+        tt.tensor([800.0, -800.0]), tt.tensor([0.0, 1.0]), reduction="none"
+    )
     np.testing.assert_allclose(loss.numpy(), [800.0, 800.0])
     p = RNG.uniform(0.05, 0.95, (4,))
     y = np.array([0.0, 1.0, 1.0, 0.0])
@@ -159,7 +175,9 @@ def test_label_errors_name_loss_label_and_classes():
     assert msg.startswith("CrossEntropyLoss:") and "label 3" in msg and "3 classes" in msg
     with pytest.raises(ValueError, match="nll_loss: target label -2 is out of range for 4 classes"):
         nn.NLLLoss()(tt.zeros(2, 4), tt.tensor([-2, 0]))
-    nn.CrossEntropyLoss(ignore_index=-1)(tt.zeros(2, 3), tt.tensor([-1, 0]))  # ignored labels are fine
+    nn.CrossEntropyLoss(ignore_index=-1)(
+        tt.zeros(2, 3), tt.tensor([-1, 0])
+    )  # ignored labels are fine
     with pytest.raises(ValueError, match="target shape \\(3,\\)"):
         nn.CrossEntropyLoss()(tt.zeros(2, 3), tt.tensor([0, 1, 2]))
     with pytest.raises(TypeError, match="integer class indices"):

@@ -55,11 +55,18 @@ def test_parameter_deepcopy_keeps_values_not_memory():
 def test_named_parameters_buffers_children_in_registration_order():
     net = Net()
     assert [n for n, _ in net.named_parameters()] == [
-        "block.scale", "block.fc.weight", "block.fc.bias", "block.norm.weight", "block.norm.bias",
+        "block.scale",
+        "block.fc.weight",
+        "block.fc.bias",
+        "block.norm.weight",
+        "block.norm.bias",
         "head.weight",
     ]
     assert [n for n, _ in net.named_buffers()] == [
-        "block.steps", "block.cache", "block.norm.running_mean", "block.norm.running_var",
+        "block.steps",
+        "block.cache",
+        "block.norm.running_mean",
+        "block.norm.running_var",
         "block.norm.num_batches_tracked",
     ]
     assert [n for n, _ in net.named_children()] == ["block", "head"]
@@ -109,9 +116,16 @@ def test_state_dict_contains_parameters_and_persistent_buffers():
     sd = net.state_dict()
     # PyTorch's order: each module's own parameters, then its buffers, then its children.
     assert list(sd) == [
-        "block.scale", "block.steps", "block.fc.weight", "block.fc.bias", "block.norm.weight",
-        "block.norm.bias", "block.norm.running_mean", "block.norm.running_var",
-        "block.norm.num_batches_tracked", "head.weight",
+        "block.scale",
+        "block.steps",
+        "block.fc.weight",
+        "block.fc.bias",
+        "block.norm.weight",
+        "block.norm.bias",
+        "block.norm.running_mean",
+        "block.norm.running_var",
+        "block.norm.num_batches_tracked",
+        "head.weight",
     ]
     assert "block.cache" not in sd
     assert not sd["block.fc.weight"].requires_grad
@@ -126,7 +140,7 @@ def test_load_state_dict_round_trip_in_place():
     result = b.load_state_dict({k: v.numpy().copy() for k, v in a.state_dict().items()})
     assert result.missing_keys == [] and result.unexpected_keys == []
     assert b.block.fc.weight is weight  # copied in place: optimizers keep their references
-    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         np.testing.assert_array_equal(va.numpy(), vb.numpy(), err_msg=k)
     assert b.block.norm.running_mean.tolist() == [3.0] * 4
 
@@ -150,7 +164,9 @@ def test_load_state_dict_errors_name_layer_parameter_and_shapes():
     with pytest.raises(StateDictError, match="missing keys: 'head.weight'") as info:
         net.load_state_dict(sd)
     assert "unexpected keys: 'head.bias'" in str(info.value)
-    assert info.value.missing_keys == ["head.weight"] and info.value.unexpected_keys == ["head.bias"]
+    assert info.value.missing_keys == ["head.weight"] and info.value.unexpected_keys == [
+        "head.bias"
+    ]
     np.testing.assert_array_equal(net.block.fc.bias.numpy(), before)  # nothing written on error
 
     result = net.load_state_dict(sd, strict=False)

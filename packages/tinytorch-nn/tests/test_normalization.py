@@ -27,11 +27,14 @@ def _bn_ref(x, axes, eps, gamma, beta):
     return (x - mean) / np.sqrt(var + eps) * gamma.reshape(shape) + beta.reshape(shape)
 
 
-@pytest.mark.parametrize("cls, shape, axes", [
-    (nn.BatchNorm1d, (6, 3), (0,)),
-    (nn.BatchNorm1d, (4, 3, 5), (0, 2)),
-    (nn.BatchNorm2d, (2, 3, 4, 5), (0, 2, 3)),
-])
+@pytest.mark.parametrize(
+    "cls, shape, axes",
+    [
+        (nn.BatchNorm1d, (6, 3), (0,)),
+        (nn.BatchNorm1d, (4, 3, 5), (0, 2)),
+        (nn.BatchNorm2d, (2, 3, 4, 5), (0, 2, 3)),
+    ],
+)
 def test_batchnorm_train_values_and_running_stats(cls, shape, axes):
     rng = np.random.default_rng(0)
     bn = cls(3, momentum=0.2).double()
@@ -42,8 +45,12 @@ def test_batchnorm_train_values_and_running_stats(cls, shape, axes):
     n = int(np.prod([shape[a] for a in axes]))
     for x in xs:
         y = bn(tt.tensor(x))
-        np.testing.assert_allclose(y.numpy(), _bn_ref(x, axes, 1e-5, bn.weight.numpy(), bn.bias.numpy()),
-                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            y.numpy(),
+            _bn_ref(x, axes, 1e-5, bn.weight.numpy(), bn.bias.numpy()),
+            rtol=1e-10,
+            atol=1e-12,
+        )
         rm = 0.8 * rm + 0.2 * x.mean(axis=axes)
         rv = 0.8 * rv + 0.2 * x.var(axis=axes) * n / (n - 1)  # unbiased, as PyTorch
     np.testing.assert_allclose(bn.running_mean.numpy(), rm, rtol=1e-12)
@@ -54,8 +61,9 @@ def test_batchnorm_train_values_and_running_stats(cls, shape, axes):
     x = rng.standard_normal(shape)
     shape_c = [1] * len(shape)
     shape_c[1] = -1
-    expected = (x - rm.reshape(shape_c)) / np.sqrt(rv.reshape(shape_c) + 1e-5) \
-        * bn.weight.numpy().reshape(shape_c) + bn.bias.numpy().reshape(shape_c)
+    expected = (x - rm.reshape(shape_c)) / np.sqrt(
+        rv.reshape(shape_c) + 1e-5
+    ) * bn.weight.numpy().reshape(shape_c) + bn.bias.numpy().reshape(shape_c)
     np.testing.assert_allclose(bn(tt.tensor(x)).numpy(), expected, rtol=1e-10)
     np.testing.assert_allclose(bn.running_mean.numpy(), rm)  # eval does not update
     assert int(bn.num_batches_tracked.item()) == 2
@@ -74,8 +82,10 @@ def test_batchnorm_cumulative_average_and_no_tracking():
     np.testing.assert_allclose(free(x).numpy().mean(0), 0, atol=1e-6)  # batch stats even in eval
 
 
-@pytest.mark.parametrize("cls, shape", [(nn.BatchNorm1d, (5, 3)), (nn.BatchNorm1d, (3, 3, 2)),
-                                        (nn.BatchNorm2d, (2, 3, 2, 2))])
+@pytest.mark.parametrize(
+    "cls, shape",
+    [(nn.BatchNorm1d, (5, 3)), (nn.BatchNorm1d, (3, 3, 2)), (nn.BatchNorm2d, (2, 3, 2, 2))],
+)
 def test_batchnorm_gradcheck_train_and_eval(cls, shape):
     bn = cls(3)
     x = leaf(*shape)
@@ -96,7 +106,11 @@ def test_batchnorm_errors():
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         nn.BatchNorm1d(3)(tt.zeros(1, 3))
     assert nn.BatchNorm1d(3).eval()(tt.zeros(1, 3)).shape == (1, 3)
-    for kwargs in ({"num_features": 0}, {"num_features": 3, "momentum": 2.0}, {"num_features": 3, "eps": -1}):
+    for kwargs in (
+        {"num_features": 0},
+        {"num_features": 3, "momentum": 2.0},
+        {"num_features": 3, "eps": -1},
+    ):
         with pytest.raises(ValueError, match="BatchNorm1d"):
             nn.BatchNorm1d(**kwargs)
 
@@ -109,7 +123,9 @@ def test_batchnorm_state_dict_round_trip():
     assert int(b.num_batches_tracked.item()) == 1
 
 
-@pytest.mark.parametrize("normalized_shape, shape", [(4, (3, 4)), ((2, 3), (2, 5, 2, 3)), ([5], (5,))])
+@pytest.mark.parametrize(
+    "normalized_shape, shape", [(4, (3, 4)), ((2, 3), (2, 5, 2, 3)), ([5], (5,))]
+)
 def test_layernorm_values_and_gradcheck(normalized_shape, shape):
     rng = np.random.default_rng(0)
     ln = nn.LayerNorm(normalized_shape).double()
@@ -119,7 +135,9 @@ def test_layernorm_values_and_gradcheck(normalized_shape, shape):
     k = len(ln.normalized_shape)
     axes = tuple(range(len(shape) - k, len(shape)))
     ref = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + 1e-5)
-    np.testing.assert_allclose(ln(tt.tensor(x)).numpy(), ref * ln.weight.numpy() + ln.bias.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(
+        ln(tt.tensor(x)).numpy(), ref * ln.weight.numpy() + ln.bias.numpy(), rtol=1e-10
+    )
     assert gradcheck_module(ln, leaf(*shape))
 
 

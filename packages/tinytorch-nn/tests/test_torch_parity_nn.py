@@ -18,7 +18,9 @@ GRAD = dict(rtol=1e-4, atol=1e-5)
 
 def _copy_params(ours, theirs):
     """Copy every parameter and buffer of ``ours`` into the torch module ``theirs`` (same names)."""
-    theirs.load_state_dict({k: torch.tensor(v.numpy().copy()) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict(
+        {k: torch.tensor(v.numpy().copy()) for k, v in ours.state_dict().items()}
+    )
 
 
 def _run_both(ours, theirs, x_np, upstream=None):
@@ -26,7 +28,11 @@ def _run_both(ours, theirs, x_np, upstream=None):
     x = tt.tensor(x_np, requires_grad=True)
     tx = torch.tensor(x_np, requires_grad=True)
     y, ty = ours(x), theirs(tx)
-    g = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32) if upstream is None else upstream
+    g = (
+        np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
+        if upstream is None
+        else upstream
+    )
     y.backward(tt.tensor(g))
     ty.backward(torch.tensor(g))
     return (y, x), (ty, tx)
@@ -39,24 +45,29 @@ def _check(ours, theirs, x_np, check_input_grad=True):
         np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), **GRAD)
     theirs_params = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), theirs_params[name].grad.numpy(), **GRAD, err_msg=name)
+        np.testing.assert_allclose(
+            p.grad.numpy(), theirs_params[name].grad.numpy(), **GRAD, err_msg=name
+        )
 
 
 def _x(*shape, seed=0, scale=1.0):
     return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
 
 
-@pytest.mark.parametrize("ours_cls, torch_fn", [
-    (lambda: nn.ReLU(), lambda: torch.nn.ReLU()),
-    (lambda: nn.LeakyReLU(0.1), lambda: torch.nn.LeakyReLU(0.1)),
-    (lambda: nn.Sigmoid(), lambda: torch.nn.Sigmoid()),
-    (lambda: nn.Tanh(), lambda: torch.nn.Tanh()),
-    (lambda: nn.GELU(), lambda: torch.nn.GELU(approximate="tanh")),
-    (lambda: nn.GELU("none"), lambda: torch.nn.GELU()),
-    (lambda: nn.SiLU(), lambda: torch.nn.SiLU()),
-    (lambda: nn.Softmax(dim=1), lambda: torch.nn.Softmax(dim=1)),
-    (lambda: nn.LogSoftmax(dim=0), lambda: torch.nn.LogSoftmax(dim=0)),
-])
+@pytest.mark.parametrize(
+    "ours_cls, torch_fn",
+    [
+        (lambda: nn.ReLU(), lambda: torch.nn.ReLU()),
+        (lambda: nn.LeakyReLU(0.1), lambda: torch.nn.LeakyReLU(0.1)),
+        (lambda: nn.Sigmoid(), lambda: torch.nn.Sigmoid()),
+        (lambda: nn.Tanh(), lambda: torch.nn.Tanh()),
+        (lambda: nn.GELU(), lambda: torch.nn.GELU(approximate="tanh")),
+        (lambda: nn.GELU("none"), lambda: torch.nn.GELU()),
+        (lambda: nn.SiLU(), lambda: torch.nn.SiLU()),
+        (lambda: nn.Softmax(dim=1), lambda: torch.nn.Softmax(dim=1)),
+        (lambda: nn.LogSoftmax(dim=0), lambda: torch.nn.LogSoftmax(dim=0)),
+    ],
+)
 def test_activations(ours_cls, torch_fn):
     _check(ours_cls(), torch_fn(), _x(6, 7, scale=3))
 
@@ -74,20 +85,36 @@ def test_linear(bias):
 
 def test_mlp_with_every_layer_kind():
     tt.manual_seed(0)
-    ours = nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.GELU(), nn.Linear(8, 8), nn.LayerNorm(8),
-                         nn.Tanh(), nn.Linear(8, 3))
-    theirs = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.BatchNorm1d(8), torch.nn.GELU("tanh"),
-                                 torch.nn.Linear(8, 8), torch.nn.LayerNorm(8), torch.nn.Tanh(),
-                                 torch.nn.Linear(8, 3))
+    ours = nn.Sequential(
+        nn.Linear(5, 8),
+        nn.BatchNorm1d(8),
+        nn.GELU(),
+        nn.Linear(8, 8),
+        nn.LayerNorm(8),
+        nn.Tanh(),
+        nn.Linear(8, 3),
+    )
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(5, 8),
+        torch.nn.BatchNorm1d(8),
+        torch.nn.GELU("tanh"),
+        torch.nn.Linear(8, 8),
+        torch.nn.LayerNorm(8),
+        torch.nn.Tanh(),
+        torch.nn.Linear(8, 3),
+    )
     _copy_params(ours, theirs)
     _check(ours, theirs, _x(16, 5))
 
 
-@pytest.mark.parametrize("cls, tcls, shape", [
-    (nn.BatchNorm1d, torch.nn.BatchNorm1d, (8, 4)),
-    (nn.BatchNorm1d, torch.nn.BatchNorm1d, (4, 4, 6)),
-    (nn.BatchNorm2d, torch.nn.BatchNorm2d, (3, 4, 5, 5)),
-])
+@pytest.mark.parametrize(
+    "cls, tcls, shape",
+    [
+        (nn.BatchNorm1d, torch.nn.BatchNorm1d, (8, 4)),
+        (nn.BatchNorm1d, torch.nn.BatchNorm1d, (4, 4, 6)),
+        (nn.BatchNorm2d, torch.nn.BatchNorm2d, (3, 4, 5, 5)),
+    ],
+)
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_batchnorm_train_then_eval(cls, tcls, shape, momentum):
     ours, theirs = cls(4, momentum=momentum), tcls(4, momentum=momentum)
@@ -99,7 +126,9 @@ def test_batchnorm_train_then_eval(cls, tcls, shape, momentum):
         theirs.zero_grad()
         _check(ours, theirs, _x(*shape, seed=seed, scale=2) + 1)
     for name in ("running_mean", "running_var"):
-        np.testing.assert_allclose(getattr(ours, name).numpy(), getattr(theirs, name).numpy(), **OUT)
+        np.testing.assert_allclose(
+            getattr(ours, name).numpy(), getattr(theirs, name).numpy(), **OUT
+        )
     assert int(ours.num_batches_tracked.item()) == int(theirs.num_batches_tracked) == 3
     ours.eval()
     theirs.eval()
@@ -142,34 +171,56 @@ def _loss_check(ours_fn, torch_fn, x_np, target_ours, target_torch):
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), **GRAD)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {}, {"label_smoothing": 0.1}, {"ignore_index": 2}, {"ignore_index": 0, "label_smoothing": 0.25},
-    {"reduction": "sum", "label_smoothing": 0.1}, {"reduction": "none", "ignore_index": 1},
-    {"weight": [0.5, 1.0, 2.0, 0.1]}, {"weight": [0.5, 1.0, 2.0, 0.1], "label_smoothing": 0.2, "ignore_index": 3},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"label_smoothing": 0.1},
+        {"ignore_index": 2},
+        {"ignore_index": 0, "label_smoothing": 0.25},
+        {"reduction": "sum", "label_smoothing": 0.1},
+        {"reduction": "none", "ignore_index": 1},
+        {"weight": [0.5, 1.0, 2.0, 0.1]},
+        {"weight": [0.5, 1.0, 2.0, 0.1], "label_smoothing": 0.2, "ignore_index": 3},
+    ],
+)
 @pytest.mark.parametrize("shape", [(8, 4), (2, 4, 3, 3)])
 def test_cross_entropy(kwargs, shape):
     target = np.random.default_rng(7).integers(0, 4, size=(shape[0],) + shape[2:])
     tk = dict(kwargs)
     if "weight" in kwargs:
         tk["weight"] = torch.tensor(kwargs["weight"], dtype=torch.float32)
-    _loss_check(nn.CrossEntropyLoss(**kwargs), torch.nn.CrossEntropyLoss(**tk), _x(*shape, scale=3),
-                tt.tensor(target), torch.tensor(target))
+    _loss_check(
+        nn.CrossEntropyLoss(**kwargs),
+        torch.nn.CrossEntropyLoss(**tk),
+        _x(*shape, scale=3),
+        tt.tensor(target),
+        torch.tensor(target),
+    )
 
 
 def test_cross_entropy_probability_targets():
     p = np.random.default_rng(8).dirichlet(np.ones(5), size=6).astype(np.float32)
-    _loss_check(nn.CrossEntropyLoss(label_smoothing=0.1), torch.nn.CrossEntropyLoss(label_smoothing=0.1),
-                _x(6, 5), tt.tensor(p), torch.tensor(p))
+    _loss_check(
+        nn.CrossEntropyLoss(label_smoothing=0.1),
+        torch.nn.CrossEntropyLoss(label_smoothing=0.1),
+        _x(6, 5),
+        tt.tensor(p),
+        torch.tensor(p),
+    )
 
 
 @pytest.mark.parametrize("reduction", ["mean", "none"])
 def test_nll_loss(reduction):
     target = np.array([0, 3, 1, 1, 2, 3])
     logp = F.log_softmax(tt.tensor(_x(6, 4)), dim=1).numpy()
-    _loss_check(nn.NLLLoss(reduction=reduction, ignore_index=1),
-                torch.nn.NLLLoss(reduction=reduction, ignore_index=1), logp, tt.tensor(target),
-                torch.tensor(target))
+    _loss_check(
+        nn.NLLLoss(reduction=reduction, ignore_index=1),
+        torch.nn.NLLLoss(reduction=reduction, ignore_index=1),
+        logp,
+        tt.tensor(target),
+        torch.tensor(target),
+    )
 
 
 @pytest.mark.parametrize("pos_weight", [None, [0.5, 2.0, 3.0]])
@@ -178,19 +229,27 @@ def test_bce_with_logits(pos_weight):
     x = _x(5, 3, scale=4)
     x[0, 0] = 0.0
     tpw = None if pos_weight is None else torch.tensor(pos_weight)
-    _loss_check(nn.BCEWithLogitsLoss(pos_weight=pos_weight), torch.nn.BCEWithLogitsLoss(pos_weight=tpw),
-                x, tt.tensor(y), torch.tensor(y))
+    _loss_check(
+        nn.BCEWithLogitsLoss(pos_weight=pos_weight),
+        torch.nn.BCEWithLogitsLoss(pos_weight=tpw),
+        x,
+        tt.tensor(y),
+        torch.tensor(y),
+    )
 
 
 def test_mse_and_l1():
     t = _x(4, 3, seed=3)
     _loss_check(nn.MSELoss(), torch.nn.MSELoss(), _x(4, 3), tt.tensor(t), torch.tensor(t))
-    _loss_check(nn.L1Loss("sum"), torch.nn.L1Loss(reduction="sum"), _x(4, 3), tt.tensor(t), torch.tensor(t))
+    _loss_check(
+        nn.L1Loss("sum"), torch.nn.L1Loss(reduction="sum"), _x(4, 3), tt.tensor(t), torch.tensor(t)
+    )
 
 
 def test_state_dict_loads_from_torch_and_back():
-    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(),
-                                 torch.nn.Linear(4, 2))
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(), torch.nn.Linear(4, 2)
+    )
     theirs(torch.randn(8, 3))  # move the running statistics
     ours = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
     assert list(ours.state_dict()) == list(theirs.state_dict())
@@ -198,9 +257,14 @@ def test_state_dict_loads_from_torch_and_back():
     ours.eval()
     theirs.eval()
     x = _x(5, 3)
-    np.testing.assert_allclose(ours(tt.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), **OUT)
-    back = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(),
-                               torch.nn.Linear(4, 2))
+    np.testing.assert_allclose(
+        ours(tt.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), **OUT
+    )
+    back = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(), torch.nn.Linear(4, 2)
+    )
     _copy_params(ours, back)
     back.eval()
-    np.testing.assert_allclose(back(torch.tensor(x)).detach().numpy(), ours(tt.tensor(x)).numpy(), **OUT)
+    np.testing.assert_allclose(
+        back(torch.tensor(x)).detach().numpy(), ours(tt.tensor(x)).numpy(), **OUT
+    )

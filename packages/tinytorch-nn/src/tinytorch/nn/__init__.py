@@ -19,41 +19,65 @@ import tinytorch.autograd  # noqa: F401  (installs graph recording and Tensor.ba
 
 from . import functional, init
 from .activation import GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .attention import FeedForward, MultiHeadAttention, TransformerBlock
 from .container import MLP, ModuleDict, ModuleList, Sequential
+from .conv import Conv2D, Conv2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten
+from .functional.attention import scaled_dot_product_attention
 from .linear import Dense, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module, RemovableHandle, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool2d, MaxPool2d
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "functional", "init", "Module", "Parameter", "StateDictError", "IncompatibleKeys",
-    "RemovableHandle", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softmax",
-    "LogSoftmax", "Identity", "Linear", "Dense", "Sequential", "ModuleList", "ModuleDict", "MLP",
-    "Flatten", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout", "Embedding", "MSELoss",
-    "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss",
+    "functional",
+    "init",
+    "Module",
+    "Parameter",
+    "StateDictError",
+    "IncompatibleKeys",
+    "RemovableHandle",
+    "ReLU",
+    "LeakyReLU",
+    "Sigmoid",
+    "Tanh",
+    "GELU",
+    "SiLU",
+    "Softmax",
+    "LogSoftmax",
+    "Identity",
+    "Linear",
+    "Dense",
+    "Sequential",
+    "ModuleList",
+    "ModuleDict",
+    "MLP",
+    "Flatten",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "LayerNorm",
+    "Dropout",
+    "Embedding",
+    "MSELoss",
+    "L1Loss",
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "BCEWithLogitsLoss",
+    "BCELoss",
+    "Conv2d",
+    "Conv2D",
+    "MaxPool2d",
+    "AvgPool2d",
+    "AdaptiveAvgPool2d",
+    "GlobalAvgPool2d",
+    "MultiHeadAttention",
+    "FeedForward",
+    "TransformerBlock",
+    "scaled_dot_product_attention",
 ]
-
-# Convolution, pooling and attention are written alongside (conv.py, pooling.py, attention.py).
-# TODO: replace this guarded import with plain imports once those three files land.
-_LATER = {
-    "conv": ["Conv2d", "Conv2D"],
-    "pooling": ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "GlobalAvgPool2d"],
-    "attention": ["MultiHeadAttention", "TransformerBlock", "scaled_dot_product_attention"],
-}
-for _mod_name, _names in _LATER.items():
-    try:
-        _mod = __import__(f"{__name__}.{_mod_name}", fromlist=["_"])
-    except ImportError as _exc:
-        if getattr(_exc, "name", None) != f"{__name__}.{_mod_name}":
-            raise  # the file exists but fails to import: do not hide that
-        continue
-    for _name in _names:
-        if hasattr(_mod, _name):
-            globals()[_name] = getattr(_mod, _name)
-            __all__.append(_name)

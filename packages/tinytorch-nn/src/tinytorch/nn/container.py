@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from .module import Module
 
 
 def _as_module(owner: str, where, m) -> Module:
     if not isinstance(m, Module):
-        hint = " (did you pass the class instead of an instance, e.g. ReLU instead of ReLU()?)" \
-            if isinstance(m, type) and issubclass(m, Module) else ""
+        hint = (
+            " (did you pass the class instead of an instance, e.g. ReLU instead of ReLU()?)"
+            if isinstance(m, type) and issubclass(m, Module)
+            else ""
+        )
         raise TypeError(f"{owner}: item {where} must be a Module, got {type(m).__name__}{hint}")
     return m
 
@@ -85,7 +88,9 @@ class Sequential(Module):
 
     def append(self, module: Module) -> Sequential:
         """Add ``module`` at the end; returns self."""
-        self.add_module(str(len(self._modules)), _as_module("Sequential", len(self._modules), module))
+        self.add_module(
+            str(len(self._modules)), _as_module("Sequential", len(self._modules), module)
+        )
         return self
 
     def extend(self, modules: Iterable[Module]) -> Sequential:
@@ -146,7 +151,9 @@ class ModuleList(Module):
 
     def append(self, module: Module) -> ModuleList:
         """Add ``module`` at the end; returns self."""
-        self.add_module(str(len(self._modules)), _as_module("ModuleList", len(self._modules), module))
+        self.add_module(
+            str(len(self._modules)), _as_module("ModuleList", len(self._modules), module)
+        )
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
@@ -217,7 +224,9 @@ class ModuleDict(Module):
         return self._modules.items()
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleDict has no forward: look modules up by name and call them")
+        raise NotImplementedError(
+            "ModuleDict has no forward: look modules up by name and call them"
+        )
 
 
 def _activation(spec, where: str) -> Module | None:
@@ -226,11 +235,21 @@ def _activation(spec, where: str) -> Module | None:
     if spec is None:
         return None
     if isinstance(spec, str):
-        table = {"relu": A.ReLU, "leaky_relu": A.LeakyReLU, "sigmoid": A.Sigmoid, "tanh": A.Tanh,
-                 "gelu": A.GELU, "silu": A.SiLU, "identity": A.Identity,
-                 "softmax": lambda: A.Softmax(-1), "log_softmax": lambda: A.LogSoftmax(-1)}
+        table = {
+            "relu": A.ReLU,
+            "leaky_relu": A.LeakyReLU,
+            "sigmoid": A.Sigmoid,
+            "tanh": A.Tanh,
+            "gelu": A.GELU,
+            "silu": A.SiLU,
+            "identity": A.Identity,
+            "softmax": lambda: A.Softmax(-1),
+            "log_softmax": lambda: A.LogSoftmax(-1),
+        }
         if spec.lower() not in table:
-            raise ValueError(f"MLP: unknown {where} {spec!r}; use one of {', '.join(sorted(table))}")
+            raise ValueError(
+                f"MLP: unknown {where} {spec!r}; use one of {', '.join(sorted(table))}"
+            )
         return table[spec.lower()]()
     if isinstance(spec, Module):
         raise TypeError(
@@ -263,19 +282,27 @@ class MLP(Sequential):
         371
     """
 
-    def __init__(self, sizes, activation="relu", output_activation=None, bias: bool = True,
-                 dropout: float = 0.0):
+    def __init__(
+        self,
+        sizes,
+        activation="relu",
+        output_activation=None,
+        bias: bool = True,
+        dropout: float = 0.0,
+    ):
         from .dropout import Dropout
         from .linear import Linear
 
         sizes = list(sizes) if isinstance(sizes, (list, tuple)) else sizes
         if not isinstance(sizes, list) or len(sizes) < 2:
-            raise ValueError(f"MLP: sizes must be a list of at least 2 layer sizes (input, ..., output), got {sizes!r}")
+            raise ValueError(
+                f"MLP: sizes must be a list of at least 2 layer sizes (input, ..., output), got {sizes!r}"
+            )
         for s in sizes:
             if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
                 raise ValueError(f"MLP: every size must be a positive int, got {sizes!r}")
         layers: list[Module] = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             layers.append(Linear(a, b, bias=bias))
             if i < len(sizes) - 2:
                 layers.append(_activation(activation, "activation"))

@@ -26,20 +26,29 @@ class Embedding(Module):
         (2, 3, 4)
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None):
+    def __init__(
+        self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None
+    ):
         super().__init__()
         for name, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise ValueError(f"Embedding: {name} must be a positive int, got {v!r}")
         if padding_idx is not None:
-            if isinstance(padding_idx, bool) or not isinstance(padding_idx, int) \
-                    or not -num_embeddings <= padding_idx < num_embeddings:
+            if (
+                isinstance(padding_idx, bool)
+                or not isinstance(padding_idx, int)
+                or not -num_embeddings <= padding_idx < num_embeddings
+            ):
                 raise ValueError(
                     f"Embedding: padding_idx must be an int in [-{num_embeddings}, {num_embeddings}), "
                     f"got {padding_idx!r}"
                 )
             padding_idx %= num_embeddings
-        self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
+        self.num_embeddings, self.embedding_dim, self.padding_idx = (
+            num_embeddings,
+            embedding_dim,
+            padding_idx,
+        )
         self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dtype))
         self.reset_parameters()
 

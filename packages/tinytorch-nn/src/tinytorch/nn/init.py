@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from tinytorch.tensor import Tensor
 from tinytorch.tensor.random import resolve
 
@@ -39,8 +38,17 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         >>> round(calculate_gain("relu"), 4)
         1.4142
     """
-    linear = {"linear", "identity", "conv1d", "conv2d", "conv3d", "sigmoid",
-              "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"}
+    linear = {
+        "linear",
+        "identity",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "sigmoid",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+    }
     if nonlinearity in linear:
         return 1.0
     if nonlinearity == "tanh":
@@ -159,8 +167,13 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     return _fill(tensor, resolve(generator).normal(0.0, std, tensor.shape))
 
 
-def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
+def kaiming_uniform_(
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator=None,
+) -> Tensor:
     """He uniform: U(-b, b) with b = gain * sqrt(3 / fan), gain from `calculate_gain(nonlinearity, a)`.
 
     ``mode="fan_in"`` preserves the forward pass's variance, ``"fan_out"`` the backward's.
@@ -175,8 +188,13 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     return _fill(tensor, resolve(generator).uniform(-bound, bound, tensor.shape))
 
 
-def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
+def kaiming_normal_(
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator=None,
+) -> Tensor:
     """He normal: N(0, std^2) with std = gain / sqrt(fan).
 
     Example: ``kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")``.
@@ -188,6 +206,15 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
 
 
 __all__ = [
-    "calculate_gain", "calculate_fan_in_and_fan_out", "uniform_", "normal_", "constant_",
-    "zeros_", "ones_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+    "calculate_gain",
+    "calculate_fan_in_and_fan_out",
+    "uniform_",
+    "normal_",
+    "constant_",
+    "zeros_",
+    "ones_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
 ]

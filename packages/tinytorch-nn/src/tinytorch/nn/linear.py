@@ -96,8 +96,14 @@ class Dense(Linear):
         (2, 10)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None,
-                 use_bias: bool | None = None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype=None,
+        use_bias: bool | None = None,
+    ):
         super().__init__(in_features, out_features, bias if use_bias is None else use_bias, dtype)
 
     def forward(self, x) -> Tensor:

@@ -100,24 +100,35 @@ class CrossEntropyLoss(_Loss):
         >>> loss_fn = CrossEntropyLoss(label_smoothing=0.1)
         >>> logits = tt.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
         >>> round(loss_fn(logits, tt.tensor([0, 2])).item(), 4)
-        0.7596
+        0.7357
     """
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0):
+    def __init__(
+        self,
+        weight=None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ):
         super().__init__(reduction)
         if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
             raise TypeError(f"CrossEntropyLoss: ignore_index must be an int, got {ignore_index!r}")
-        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
-                or not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+        if (
+            isinstance(label_smoothing, bool)
+            or not isinstance(label_smoothing, (int, float))
+            or not 0.0 <= label_smoothing <= 1.0
+        ):
+            raise ValueError(
+                f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}"
+            )
         self.register_buffer("weight", _optional_tensor("CrossEntropyLoss", "weight", weight))
         self.ignore_index, self.label_smoothing = ignore_index, float(label_smoothing)
 
     def forward(self, input, target):
         try:
-            return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
-                                   self.label_smoothing)
+            return F.cross_entropy(
+                input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
+            )
         except ValueError as exc:
             raise ValueError(str(exc).replace("cross_entropy:", "CrossEntropyLoss:", 1)) from None
 
@@ -148,10 +159,14 @@ class BCEWithLogitsLoss(_Loss):
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(reduction)
         self.register_buffer("weight", _optional_tensor("BCEWithLogitsLoss", "weight", weight))
-        self.register_buffer("pos_weight", _optional_tensor("BCEWithLogitsLoss", "pos_weight", pos_weight))
+        self.register_buffer(
+            "pos_weight", _optional_tensor("BCEWithLogitsLoss", "pos_weight", pos_weight)
+        )
 
     def forward(self, input, target):
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.pos_weight, self.reduction)
+        return F.binary_cross_entropy_with_logits(
+            input, target, self.weight, self.pos_weight, self.reduction
+        )
 
 
 class BCELoss(_Loss):

@@ -17,10 +17,10 @@ From that registry come the tree walks (`parameters`, `named_parameters`,
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterator, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
-
 from tinytorch.tensor import Tensor
 from tinytorch.tensor.dtypes import as_dtype
 
@@ -178,8 +178,9 @@ class Module:
         object.__delattr__(self, name)
 
     def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
-                      | set(self._modules))
+        return sorted(
+            set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
+        )
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (a `Parameter`, or None for an absent one such as a disabled bias) as ``name``.
@@ -193,7 +194,9 @@ class Module:
                 f"register_parameter: {name!r} must be a Parameter or None, got {type(param).__name__}"
             )
         if name in self.__dict__ or name in self._buffers or name in self._modules:
-            raise KeyError(f"register_parameter: attribute {name!r} already exists on {type(self).__name__}")
+            raise KeyError(
+                f"register_parameter: attribute {name!r} already exists on {type(self).__name__}"
+            )
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -211,9 +214,13 @@ class Module:
         self._require_init(name)
         _check_name("buffer", self, name)
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}")
+            raise TypeError(
+                f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}"
+            )
         if name in self.__dict__ or name in self._parameters or name in self._modules:
-            raise KeyError(f"register_buffer: attribute {name!r} already exists on {type(self).__name__}")
+            raise KeyError(
+                f"register_buffer: attribute {name!r} already exists on {type(self).__name__}"
+            )
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers.discard(name)
@@ -225,9 +232,13 @@ class Module:
         self._require_init(name)
         _check_name("module", self, name)
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
+            raise TypeError(
+                f"add_module: {name!r} must be a Module or None, got {type(module).__name__}"
+            )
         if name in self.__dict__ or name in self._parameters or name in self._buffers:
-            raise KeyError(f"add_module: attribute {name!r} already exists on {type(self).__name__}")
+            raise KeyError(
+                f"add_module: attribute {name!r} already exists on {type(self).__name__}"
+            )
         self._modules[name] = module
 
     register_module = add_module
@@ -278,7 +289,9 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, prefix: str = "", _memo: set | None = None) -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, prefix: str = "", _memo: set | None = None
+    ) -> Iterator[tuple[str, Module]]:
         """This module and every module below it, depth first, with dotted names ('' for this one)."""
         memo = set() if _memo is None else _memo
         if id(self) in memo:
@@ -305,7 +318,9 @@ class Module:
                 seen.add(id(t))  # shared (tied) tensors are listed once
                 yield (f"{mod_prefix}.{name}" if mod_prefix else name), t
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """Every parameter with its dotted name (``'0.weight'``), each shared one once."""
         yield from self._named_members("_parameters", prefix, recurse)
 
@@ -446,7 +461,9 @@ class Module:
             IncompatibleKeys(missing_keys=[], unexpected_keys=[])
         """
         if not hasattr(state_dict, "items"):
-            raise TypeError(f"load_state_dict: expected a mapping of names to tensors, got {type(state_dict).__name__}")
+            raise TypeError(
+                f"load_state_dict: expected a mapping of names to tensors, got {type(state_dict).__name__}"
+            )
         entries = self._state_entries()
         missing = [k for k in entries if k not in state_dict]
         unexpected = [k for k in state_dict if k not in entries]
@@ -459,7 +476,9 @@ class Module:
             value = state_dict[key]
             arr = value.data if isinstance(value, Tensor) else np.asarray(value)
             if tuple(arr.shape) != tuple(t.shape):
-                layer = f"layer {path!r} ({m._short_repr()})" if path else f"layer {m._short_repr()}"
+                layer = (
+                    f"layer {path!r} ({m._short_repr()})" if path else f"layer {m._short_repr()}"
+                )
                 problems.append(
                     f"  {layer}: {kind} {name!r} ({key}) has shape {tuple(t.shape)} in the model "
                     f"but {tuple(arr.shape)} in the state_dict"
@@ -474,8 +493,11 @@ class Module:
         if problems:
             raise StateDictError(
                 f"load_state_dict: cannot load into {type(self).__name__} "
-                f"({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n" + "\n".join(problems),
-                missing, unexpected, mismatches,
+                f"({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n"
+                + "\n".join(problems),
+                missing,
+                unexpected,
+                mismatches,
             )
         for key, arr in arrays.items():
             t = entries[key][4]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from tinytorch.tensor import Tensor, ones, zeros
 from tinytorch.tensor.ops._util import as_tensor
 
@@ -16,16 +15,27 @@ class _BatchNorm(Module):
     _ndims: tuple[int, ...] = ()
     _layout = ""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=None):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype=None,
+    ):
         super().__init__()
         name = type(self).__name__
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features <= 0:
             raise ValueError(f"{name}: num_features must be a positive int, got {num_features!r}")
         if not isinstance(eps, (int, float)) or eps < 0:
             raise ValueError(f"{name}: eps must be a non-negative number, got {eps!r}")
-        if momentum is not None and (not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1):
-            raise ValueError(f"{name}: momentum must be in [0, 1] or None (cumulative average), got {momentum!r}")
+        if momentum is not None and (
+            not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1
+        ):
+            raise ValueError(
+                f"{name}: momentum must be in [0, 1] or None (cumulative average), got {momentum!r}"
+            )
         self.num_features, self.eps, self.momentum = num_features, float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         if affine:
@@ -64,14 +74,22 @@ class _BatchNorm(Module):
         # Batch statistics while training, or always when no running statistics are kept.
         use_batch_stats = self.training or not self.track_running_stats
         return F.batch_norm(
-            x, self.running_mean, self.running_var, self.weight, self.bias,
-            training=use_batch_stats, momentum=self.momentum, eps=self.eps,
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            training=use_batch_stats,
+            momentum=self.momentum,
+            eps=self.eps,
             num_batches_tracked=self.num_batches_tracked,
         )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -125,12 +143,22 @@ class LayerNorm(Module):
         (0.0, 1.0)
     """
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, dtype=None):
+    def __init__(
+        self,
+        normalized_shape,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        dtype=None,
+    ):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
         if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in shape):
-            raise ValueError(f"LayerNorm: normalized_shape must be a positive int or tuple of them, got {normalized_shape!r}")
+            raise ValueError(
+                f"LayerNorm: normalized_shape must be a positive int or tuple of them, got {normalized_shape!r}"
+            )
         if not isinstance(eps, (int, float)) or eps < 0:
             raise ValueError(f"LayerNorm: eps must be a non-negative number, got {eps!r}")
         self.normalized_shape, self.eps = shape, float(eps)
@@ -148,7 +176,7 @@ class LayerNorm(Module):
     def forward(self, x) -> Tensor:
         x = as_tensor(x, "LayerNorm")
         k = len(self.normalized_shape)
-        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
+        if x.ndim < k or tuple(x.shape[x.ndim - k :]) != self.normalized_shape:
             raise ValueError(
                 f"{self._short_repr()}: input of shape {tuple(x.shape)} does not end with "
                 f"normalized_shape {self.normalized_shape}"
@@ -156,7 +184,9 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
 
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]

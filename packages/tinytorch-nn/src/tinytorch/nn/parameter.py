@@ -9,7 +9,6 @@ that `Module.parameters` (what an optimizer updates), `Module.state_dict` and
 from __future__ import annotations
 
 import numpy as np
-
 from tinytorch.tensor import Tensor
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from tinytorch.tensor import Tensor, dispatch, exp, where
 from tinytorch.tensor.ops._util import as_tensor, normalize_axis
 
@@ -291,6 +290,25 @@ def log_softmax(x, dim: int = -1) -> Tensor:
     return dispatch.apply(LogSoftmaxOp(normalize_axis("log_softmax", dim, max(x.ndim, 1))), x)
 
 
-__all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "logsigmoid", "softplus", "erf", "gelu",
-           "silu", "softmax", "log_softmax", "ReLUOp", "LeakyReLUOp", "SigmoidOp", "TanhOp",
-           "LogSigmoidOp", "ErfOp", "GELUTanhOp", "SoftmaxOp", "LogSoftmaxOp"]
+__all__ = [
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "logsigmoid",
+    "softplus",
+    "erf",
+    "gelu",
+    "silu",
+    "softmax",
+    "log_softmax",
+    "ReLUOp",
+    "LeakyReLUOp",
+    "SigmoidOp",
+    "TanhOp",
+    "LogSigmoidOp",
+    "ErfOp",
+    "GELUTanhOp",
+    "SoftmaxOp",
+    "LogSoftmaxOp",
+]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from tinytorch.tensor import Tensor
 from tinytorch.tensor.ops._util import as_tensor
 from tinytorch.tensor.random import resolve

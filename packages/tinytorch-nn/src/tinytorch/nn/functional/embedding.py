@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from tinytorch.tensor import Tensor, where
 from tinytorch.tensor.ops._util import as_tensor
 
@@ -42,7 +41,9 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
     """
     weight = as_tensor(weight, "embedding")
     if weight.ndim != 2:
-        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, dim), got shape {weight.shape}")
+        raise ValueError(
+            f"embedding: weight must be 2-D (num_embeddings, dim), got shape {weight.shape}"
+        )
     indices = check_indices("embedding", indices, weight.shape[0])
     out = weight[indices]
     if padding_idx is not None:

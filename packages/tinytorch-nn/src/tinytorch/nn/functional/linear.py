@@ -18,7 +18,9 @@ def linear(x, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     x = as_tensor(x, "linear")
     if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+        raise ValueError(
+            f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}"
+        )
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 'no'} features in its "
