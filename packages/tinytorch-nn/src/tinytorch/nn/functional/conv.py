@@ -131,10 +131,9 @@ class Col2Im(Op):
         # than np.add.at, and no two elements of one add overlap, so += is exact.
         for i in range(kh):
             for j in range(kw):
-                r, s = i * dh, j * dw
-                xp[:, :, r : r + sh * (oh - 1) + 1 : sh, s : s + sw * (ow - 1) + 1 : sw] += cols[
-                    :, :, i, j
-                ]
+                rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)  # the OH rows tap (i, j) read
+                cols_ = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+                xp[:, :, rows, cols_] += cols[:, :, i, j]
         return np.ascontiguousarray(xp[:, :, ph : ph + h, pw : pw + w]) if ph or pw else xp
 
     def backward(self, inputs, out, grad):
