@@ -84,7 +84,7 @@ class AvgPool2d(_Pool2d):
 
     Example:
         >>> import tinytorch.tensor as tt
-        >>> AvgPool2d(2)(tt.ones(1, 3, 4, 4)).tolist()[0][0]
+        >>> AvgPool2d(2)(tt.ones(1, 3, 4, 4))[0, 0].tolist()
         [[1.0, 1.0], [1.0, 1.0]]
     """
 

@@ -169,7 +169,7 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1) -> T
 
     Example:
         >>> import tinytorch.tensor as tt
-        >>> col2im(tt.ones(1, 4, 4), (1, 1, 3, 3), 2).tolist()[0][0]
+        >>> col2im(tt.ones(1, 4, 4), (1, 1, 3, 3), 2)[0, 0].tolist()
         [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
     """
     cols = as_tensor(cols, "col2im")
