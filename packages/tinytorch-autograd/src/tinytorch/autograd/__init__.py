@@ -6,7 +6,7 @@ a tensor with ``requires_grad=True`` is recorded (`graph.record`), and
 rule is written with tensor ops (`rules`), so gradients can themselves be
 differentiated (``create_graph=True``).
 
-Example:
+Examples:
     >>> import tinytorch.tensor as tt
     >>> import tinytorch.autograd
     >>> x = tt.tensor([1.0, 2.0, 3.0], requires_grad=True)

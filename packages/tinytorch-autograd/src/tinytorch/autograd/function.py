@@ -14,7 +14,7 @@ class Function(dispatch.Op):
     Write ``backward`` with tensor ops (or other Functions) and gradients of
     gradients work too.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import tinytorch.tensor as tt
         >>> class Softplus(Function):

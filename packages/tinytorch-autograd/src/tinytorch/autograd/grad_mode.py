@@ -30,7 +30,7 @@ def _grad_mode(mode: bool):
 def no_grad():
     """Context manager: inside it no op is recorded and results never require grad.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> w = tt.ones(3, requires_grad=True)
         >>> with no_grad():

@@ -24,7 +24,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 
     Returns True, or raises `GradcheckError` naming the input, the element and both values.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> x = tt.randn(3, 4, dtype="float64", requires_grad=True)
         >>> gradcheck(lambda x: (x * x).sum(axis=1), [x])

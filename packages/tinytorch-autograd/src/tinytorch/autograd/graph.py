@@ -120,7 +120,7 @@ def graph_stats(root: Tensor) -> GraphStats:
     Saved tensors are the distinct inputs the nodes keep alive (constants included);
     bytes count each distinct memory buffer once, so views of one array are not double counted.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> x = tt.ones(1000, requires_grad=True)
         >>> graph_stats((x * 2).exp().sum()).nodes

@@ -1,6 +1,6 @@
 """The seed's ``tinytorch.core.activations``: `tinytorch.nn`'s activation layers and functions.
 
-Example:
+Examples:
     >>> from tinytorch.core.tensor import Tensor
     >>> from tinytorch.core.activations import ReLU
     >>> ReLU()(Tensor([-1.0, 2.0])).tolist()

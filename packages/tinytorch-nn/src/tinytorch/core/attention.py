@@ -1,6 +1,6 @@
 """The seed's ``tinytorch.core.attention``: attention from `tinytorch.nn` under one roof.
 
-Example:
+Examples:
     >>> from tinytorch.core.tensor import randn
     >>> from tinytorch.core.attention import MultiHeadAttention
     >>> MultiHeadAttention(embed_dim=32, num_heads=4)(randn(2, 10, 32), is_causal=True).shape

@@ -4,7 +4,7 @@ The seed wrapped tensors in a ``Variable`` and called ``enable_autograd()``. Her
 `Tensor` can carry gradients and recording is always on once autograd is imported, so
 ``Variable(x)`` is ``Tensor(x, requires_grad=True)`` and ``enable_autograd()`` does nothing.
 
-Example:
+Examples:
     >>> from tinytorch.core.autograd import Variable
     >>> x = Variable([1.0, 2.0])
     >>> (x * x).sum().backward()
@@ -20,7 +20,7 @@ from tinytorch.tensor import Tensor
 def Variable(data, requires_grad: bool = True) -> Tensor:  # noqa: N802  (the seed's class name)
     """The seed's ``Variable(data)``: a `Tensor` that requires grad (floats only).
 
-    Example:
+    Examples:
         >>> Variable([3.0]).requires_grad
         True
     """
@@ -30,7 +30,7 @@ def Variable(data, requires_grad: bool = True) -> Tensor:  # noqa: N802  (the se
 def enable_autograd() -> None:
     """The seed's switch: a no-op, since importing `tinytorch.autograd` already records every op.
 
-    Example:
+    Examples:
         >>> enable_autograd()
     """
 

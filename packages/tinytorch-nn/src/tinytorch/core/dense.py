@@ -1,6 +1,6 @@
 """The seed's ``tinytorch.core.dense`` (course module 05): `tinytorch.core.networks`'s names.
 
-Example:
+Examples:
     >>> from tinytorch.core.dense import MLP
     >>> MLP([2, 16, 3]).num_parameters()
     99

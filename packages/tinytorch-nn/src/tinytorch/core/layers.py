@@ -3,7 +3,7 @@
 The seed writes ``Dense(64 * 28 * 28, 128)`` right after a Conv2D, without a Flatten:
 `tinytorch.nn.Dense` accepts an (N, C, H, W) input whose C * H * W matches ``in_features``.
 
-Example:
+Examples:
     >>> from tinytorch.core.tensor import randn
     >>> from tinytorch.core.layers import Dense
     >>> Dense(784, 10)(randn(32, 784)).shape

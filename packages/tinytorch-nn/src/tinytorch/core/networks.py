@@ -1,6 +1,6 @@
 """The seed's ``tinytorch.core.networks``: `Sequential`, `MLP`, `create_mlp`.
 
-Example:
+Examples:
     >>> from tinytorch.core.tensor import randn
     >>> from tinytorch.core.layers import Dense
     >>> from tinytorch.core.activations import ReLU
@@ -20,7 +20,7 @@ def create_mlp(
     ``activation`` and ``output_activation`` are Module classes (``ReLU``, ``Sigmoid``) or
     names, as `tinytorch.nn.MLP` takes them; the output has no activation by default (logits).
 
-    Example:
+    Examples:
         >>> create_mlp(4, [8], 2)
         MLP(
           (0): Linear(in_features=4, out_features=8, bias=True)

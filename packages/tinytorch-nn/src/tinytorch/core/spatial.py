@@ -3,7 +3,7 @@
 ``Conv2D`` is `tinytorch.nn.Conv2d`; ``MaxPool2D`` and ``AvgPool2D`` also take the seed's
 ``pool_size`` argument (``MaxPool2D(pool_size=(2, 2))``).
 
-Example:
+Examples:
     >>> from tinytorch.core.tensor import randn
     >>> from tinytorch.core.spatial import Conv2D, MaxPool2D, flatten
     >>> x = MaxPool2D(2)(Conv2D(3, 8, kernel_size=3, padding=1)(randn(2, 3, 32, 32)))
@@ -29,7 +29,7 @@ from tinytorch.tensor.ops._util import as_tensor
 class MaxPool2D(MaxPool2d):
     """`tinytorch.nn.MaxPool2d` under the seed's name, taking the seed's ``pool_size`` (default 2).
 
-    Example:
+    Examples:
         >>> MaxPool2D(pool_size=(2, 2))
         MaxPool2D(kernel_size=2)
     """
@@ -41,7 +41,7 @@ class MaxPool2D(MaxPool2d):
 class AvgPool2D(AvgPool2d):
     """`tinytorch.nn.AvgPool2d` under the seed's name, taking the seed's ``pool_size`` (default 2).
 
-    Example:
+    Examples:
         >>> AvgPool2D(2)
         AvgPool2D(kernel_size=2)
     """
@@ -57,7 +57,7 @@ class AvgPool2D(AvgPool2d):
 def flatten(x, start_dim: int = 1):
     """The seed's ``flatten``: (N, C, H, W) -> (N, C*H*W), keeping the batch dimension.
 
-    Example:
+    Examples:
         >>> from tinytorch.core.tensor import zeros
         >>> flatten(zeros(2, 3, 4, 4)).shape
         (2, 48)

@@ -2,7 +2,7 @@
 
 A thin alias module, so that the original course's imports run unchanged:
 
-Example:
+Examples:
     >>> from tinytorch.core.tensor import Tensor
     >>> (Tensor([1.0, 2.0]) * 3).tolist()
     [3.0, 6.0]

@@ -3,7 +3,7 @@
 Importing it imports `tinytorch.autograd`, so every layer's ops are recorded and
 ``loss.backward()`` fills each parameter's ``.grad``.
 
-Example:
+Examples:
     >>> import tinytorch.tensor as tt
     >>> from tinytorch import nn
     >>> _ = tt.manual_seed(0)

@@ -9,7 +9,7 @@ from .module import Module
 class ReLU(Module):
     """max(x, 0), elementwise.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> ReLU()(tt.tensor([-1.0, 2.0])).tolist()
         [0.0, 2.0]
@@ -22,7 +22,7 @@ class ReLU(Module):
 class LeakyReLU(Module):
     """x for x > 0, else ``negative_slope * x``.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> LeakyReLU(0.1)(tt.tensor([-10.0, 2.0])).tolist()
         [-1.0, 2.0]
@@ -44,7 +44,7 @@ class LeakyReLU(Module):
 class Sigmoid(Module):
     """1 / (1 + e^-x), stable for large |x|.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> Sigmoid()(tt.tensor([0.0])).tolist()
         [0.5]
@@ -57,7 +57,7 @@ class Sigmoid(Module):
 class Tanh(Module):
     """Hyperbolic tangent.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> Tanh()(tt.tensor([0.0])).tolist()
         [0.0]
@@ -74,7 +74,7 @@ class GELU(Module):
     Python's ``math.erf`` per element and is slow. ``GELU()`` equals PyTorch's
     ``GELU(approximate="tanh")``; the two forms differ by under 1e-3.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> round(GELU()(tt.tensor([1.0])).item(), 4)
         0.8412
@@ -96,7 +96,7 @@ class GELU(Module):
 class SiLU(Module):
     """x * sigmoid(x) (swish).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> SiLU()(tt.tensor([0.0])).tolist()
         [0.0]
@@ -115,7 +115,7 @@ def _dim(name: str, dim) -> int:
 class Softmax(Module):
     """e^x / sum(e^x) along ``dim`` (default -1, the last; PyTorch requires you to say).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> Softmax(dim=1)(tt.tensor([[1.0, 1.0]])).tolist()
         [[0.5, 0.5]]
@@ -135,7 +135,7 @@ class Softmax(Module):
 class LogSoftmax(Module):
     """log(softmax(x)) along ``dim``, computed stably.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> [round(v, 4) for v in LogSoftmax()(tt.tensor([0.0, 0.0])).tolist()]
         [-0.6931, -0.6931]
@@ -155,7 +155,7 @@ class LogSoftmax(Module):
 class Identity(Module):
     """Returns its input unchanged (a placeholder layer).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> Identity()(tt.tensor([1.0])).tolist()
         [1.0]

@@ -54,7 +54,7 @@ class MultiHeadAttention(Module):
     (PyTorch's ``nn.MultiheadAttention`` stores q, k, v stacked in one ``in_proj_weight``
     (3C, C); split it into three to copy weights across.)
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> mha = MultiHeadAttention(embed_dim=32, num_heads=4)
         >>> x = tt.randn(2, 10, 32)
@@ -170,7 +170,7 @@ class FeedForward(Module):
 
     Applied to every position separately; most of a transformer's parameters live here.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> FeedForward(16, 64)(tt.randn(2, 5, 16)).shape
         (2, 5, 16)
@@ -197,7 +197,7 @@ class TransformerBlock(Module):
         mlp_ratio: the MLP's hidden width is ``mlp_ratio * C`` (default 4).
         dropout: dropout on the attention weights and on each residual branch (default 0).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> block = TransformerBlock(embed_dim=32, num_heads=4)
         >>> block(tt.randn(2, 10, 32), is_causal=True).shape

@@ -26,7 +26,7 @@ class Sequential(Module):
     or as an ``OrderedDict`` of names to modules. Supports indexing (a slice gives a new
     Sequential sharing the layers), ``len``, iteration and `append`.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> from tinytorch.nn import Linear, ReLU
         >>> net = Sequential([Linear(4, 8), ReLU(), Linear(8, 2)])
@@ -108,7 +108,7 @@ class Sequential(Module):
 class ModuleList(Module):
     """A list of modules whose parameters are registered (a plain Python list would hide them).
 
-    Example:
+    Examples:
         >>> from tinytorch.nn import Linear
         >>> blocks = ModuleList([Linear(4, 4) for _ in range(3)])
         >>> len(blocks), len(list(blocks.parameters()))
@@ -177,7 +177,7 @@ class ModuleList(Module):
 class ModuleDict(Module):
     """A dict of modules whose parameters are registered.
 
-    Example:
+    Examples:
         >>> from tinytorch.nn import Linear
         >>> heads = ModuleDict({"cls": Linear(8, 10), "box": Linear(8, 4)})
         >>> sorted(heads.keys())
@@ -273,7 +273,7 @@ class MLP(Sequential):
     the outputs are logits) is added after the last Linear; ``dropout > 0`` adds a Dropout
     after each hidden activation.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> net = MLP([2, 16, 16, 3], activation="tanh")
         >>> net(tt.randn(5, 2)).shape

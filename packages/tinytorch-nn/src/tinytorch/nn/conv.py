@@ -56,7 +56,7 @@ class Conv2d(Module):
             (kaiming uniform with a = sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
         bias: (out_channels,), U(-1/sqrt(fan_in), 1/sqrt(fan_in)), or None.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> conv = Conv2d(3, 16, kernel_size=3, padding=1)
         >>> conv(tt.randn(8, 3, 32, 32)).shape
@@ -139,7 +139,7 @@ class Conv2d(Module):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """The output shape for an input of ``input_shape`` (N, C, H, W), without running the layer.
 
-        Example:
+        Examples:
             >>> Conv2d(3, 64, 3).output_shape((1, 3, 32, 32))
             (1, 64, 30, 30)
         """

@@ -13,7 +13,7 @@ class Dropout(Module):
     ``model.eval()`` Dropout returns its input unchanged. Masks are drawn from ``generator``
     or tinytorch.tensor's default generator (seed it with `tinytorch.tensor.manual_seed`).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> drop = Dropout(0.5)
         >>> sorted(set(drop(tt.ones(100)).tolist()))

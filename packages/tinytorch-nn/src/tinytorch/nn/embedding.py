@@ -19,7 +19,7 @@ class Embedding(Module):
     IndexError naming the layer, the id and the table size. The weight is initialised
     N(0, 1), as PyTorch; the row ``padding_idx`` (if given) starts at zero and gets no gradient.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> emb = Embedding(10, 4)
         >>> emb(tt.tensor([[1, 2, 3], [4, 5, 6]])).shape

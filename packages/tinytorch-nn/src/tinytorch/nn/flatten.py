@@ -10,7 +10,7 @@ from .module import Module
 class Flatten(Module):
     """Merge dims ``start_dim`` .. ``end_dim`` (default: all but the batch dim) into one.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> Flatten()(tt.zeros(2, 3, 4, 5)).shape
         (2, 60)

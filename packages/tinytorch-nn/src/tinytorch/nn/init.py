@@ -9,7 +9,7 @@ Every function writes into ``tensor.data`` in place (no graph is recorded),
 returns the tensor, and draws from `tinytorch.tensor`'s default generator
 (seed it with `tinytorch.tensor.manual_seed`) unless given ``generator=``.
 
-Example:
+Examples:
     >>> import tinytorch.tensor as tt
     >>> from tinytorch.nn import init, Linear
     >>> _ = tt.manual_seed(0)
@@ -34,7 +34,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     linear / conv / sigmoid: 1; tanh: 5/3; relu: sqrt(2); leaky_relu with slope ``param``
     (default 0.01): sqrt(2 / (1 + param^2)); selu: 3/4 (the values PyTorch uses).
 
-    Example:
+    Examples:
         >>> round(calculate_gain("relu"), 4)
         1.4142
     """
@@ -74,7 +74,7 @@ def calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     A Linear weight (out_features, in_features) has fan_in = in_features; a Conv2d weight
     (out_channels, in_channels, kh, kw) has fan_in = in_channels * kh * kw.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> calculate_fan_in_and_fan_out(tt.zeros(16, 3, 5, 5))
         (75, 400)

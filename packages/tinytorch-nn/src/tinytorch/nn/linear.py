@@ -34,7 +34,7 @@ class Linear(Module):
         out_features: size of each output sample's last dimension.
         bias: learn an additive bias (default True).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> layer = Linear(4, 3)
         >>> layer(tt.randn(2, 4)).shape
@@ -90,7 +90,7 @@ class Dense(Linear):
     Conv2D without a Flatten layer. Otherwise it is exactly `Linear`. ``use_bias`` is
     accepted as the seed's name for ``bias``.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> Dense(8 * 4 * 4, 10)(tt.randn(2, 8, 4, 4)).shape
         (2, 10)

@@ -35,7 +35,7 @@ def _optional_tensor(owner: str, name: str, value) -> Tensor | None:
 class MSELoss(_Loss):
     """Mean squared error between input and target (same shapes).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> MSELoss()(tt.tensor([1.0, 2.0]), tt.tensor([1.0, 4.0])).item()
         2.0
@@ -48,7 +48,7 @@ class MSELoss(_Loss):
 class L1Loss(_Loss):
     """Mean absolute error between input and target (same shapes).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> L1Loss()(tt.tensor([1.0, 2.0]), tt.tensor([1.0, 4.0])).item()
         1.0
@@ -64,7 +64,7 @@ class NLLLoss(_Loss):
     Input (N, C) or (N, C, d1, ...), integer target (N,) or (N, d1, ...); targets equal to
     ``ignore_index`` are skipped; ``weight`` (C,) weights classes.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> logp = tt.tensor([[-0.5, -1.0], [-2.0, -0.1]])
         >>> round(NLLLoss()(logp, tt.tensor([0, 1])).item(), 4)
@@ -95,7 +95,7 @@ class CrossEntropyLoss(_Loss):
 
     A label outside [0, C) raises ValueError naming the loss, the label and C.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> loss_fn = CrossEntropyLoss(label_smoothing=0.1)
         >>> logits = tt.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
@@ -150,7 +150,7 @@ class BCEWithLogitsLoss(_Loss):
         pos_weight: optional weight of the positive term, one per class (last dim): > 1 raises
             recall on rare positives.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> round(BCEWithLogitsLoss()(tt.tensor([0.0]), tt.tensor([1.0])).item(), 4)
         0.6931
@@ -172,7 +172,7 @@ class BCEWithLogitsLoss(_Loss):
 class BCELoss(_Loss):
     """Binary cross-entropy on probabilities in [0, 1] (prefer `BCEWithLogitsLoss` on logits).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> round(BCELoss()(tt.tensor([0.5]), tt.tensor([1.0])).item(), 4)
         0.6931

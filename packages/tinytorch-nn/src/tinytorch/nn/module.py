@@ -81,7 +81,7 @@ class Module:
 
     Calling a module (``model(x)``) runs its forward hooks and `forward`.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> from tinytorch.nn import Module, Linear, ReLU
         >>> class TwoLayer(Module):
@@ -204,7 +204,7 @@ class Module:
 
         Persistent buffers are part of `state_dict`; all buffers follow `to` / `double`.
 
-        Example:
+        Examples:
             >>> import tinytorch.tensor as tt
             >>> m = Module()
             >>> m.register_buffer("running_mean", tt.zeros(3))
@@ -434,7 +434,7 @@ class Module:
         The values share memory with the module (detached tensors, or the Parameters
         themselves with ``keep_vars=True``): copy them to keep a snapshot.
 
-        Example:
+        Examples:
             >>> from tinytorch.nn import Linear
             >>> {k: v.shape for k, v in Linear(4, 3).state_dict().items()}
             {'weight': (3, 4), 'bias': (3,)}
@@ -454,7 +454,7 @@ class Module:
 
         Returns the missing and unexpected keys (empty lists when strict).
 
-        Example:
+        Examples:
             >>> from tinytorch.nn import Linear
             >>> a, b = Linear(4, 3), Linear(4, 3)
             >>> b.load_state_dict(a.state_dict())

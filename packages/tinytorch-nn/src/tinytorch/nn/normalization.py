@@ -101,7 +101,7 @@ class BatchNorm1d(_BatchNorm):
     the running statistics. Then ``* weight + bias`` when ``affine``. The running statistics
     and ``num_batches_tracked`` are buffers, saved in `state_dict`.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> bn = BatchNorm1d(3)
         >>> y = bn(tt.randn(8, 3) * 5 + 2)
@@ -118,7 +118,7 @@ class BatchNorm2d(_BatchNorm):
 
     See `BatchNorm1d` for training versus evaluation behaviour.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> bn = BatchNorm2d(4)
         >>> bn(tt.randn(2, 4, 5, 5)).shape
@@ -135,7 +135,7 @@ class LayerNorm(Module):
     Unlike BatchNorm it uses no batch statistics, so it behaves the same in training and
     evaluation and for any batch size (transformers use it).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> ln = LayerNorm(4)
         >>> y = ln(tt.tensor([[1.0, 2.0, 3.0, 4.0]]))

@@ -25,7 +25,7 @@ class Parameter(Tensor):
         requires_grad: whether gradients are computed for it (False freezes it).
         dtype: optional dtype to convert the data to.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> w = Parameter(np.zeros((2, 3), dtype=np.float32))
         >>> w.requires_grad, w.shape

@@ -57,7 +57,7 @@ class MaxPool2d(_Pool2d):
 
     The gradient goes only to each window's maximum (the first one on ties, as PyTorch).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> MaxPool2d(2)(tt.randn(8, 16, 32, 32)).shape
         (8, 16, 16, 16)
@@ -82,7 +82,7 @@ class AvgPool2d(_Pool2d):
         count_include_pad: divide by the full window size even where it covers padding
             (PyTorch's default) instead of by the number of real pixels.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> AvgPool2d(2)(tt.ones(1, 3, 4, 4))[0, 0].tolist()
         [[1.0, 1.0], [1.0, 1.0]]
@@ -107,7 +107,7 @@ class GlobalAvgPool2d(Module):
 
     The usual bridge from a CNN's feature maps to its classifier, whatever the image size.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> GlobalAvgPool2d()(tt.randn(8, 64, 7, 7)).shape
         (8, 64)
@@ -131,7 +131,7 @@ class AdaptiveAvgPool2d(Module):
 
     ``AdaptiveAvgPool2d(1)`` is global average pooling that keeps the (N, C, 1, 1) shape.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> AdaptiveAvgPool2d((2, 2))(tt.randn(1, 8, 9, 9)).shape
         (1, 8, 2, 2)

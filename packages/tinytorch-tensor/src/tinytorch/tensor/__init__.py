@@ -9,7 +9,7 @@ Every op passes through one dispatch point (`tinytorch.tensor.dispatch.apply`),
 where the backend is chosen (`use_backend("numpy")` runs the numpy reference of
 every op) and where `tinytorch-autograd` records the graph.
 
-Example:
+Examples:
     >>> import tinytorch.tensor as tt
     >>> x = tt.arange(6, dtype="float32").reshape(2, 3)
     >>> (x @ x.T).tolist()

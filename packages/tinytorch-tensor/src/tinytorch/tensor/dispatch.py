@@ -29,7 +29,7 @@ class Op:
     numpy reference runs. Attributes set in ``__init__`` (an axis, a shape) are
     what a backward rule reads later.
 
-    Example:
+    Examples:
         >>> class Double(Op):
         ...     name = "double"
         ...     def forward(self, x):

@@ -38,7 +38,7 @@ def as_dtype(dtype, op: str = "tensor") -> np.dtype:
 
     Raises `TypeError` naming ``op`` and the dtype when it is not one of `SUPPORTED_DTYPES`.
 
-    Example:
+    Examples:
         >>> as_dtype("float32")
         dtype('float32')
     """
@@ -83,7 +83,7 @@ def result_type(*operands) -> np.dtype:
     times ``0.5`` is float32, and a float32 tensor plus ``1.0`` stays float32.
     A float result is float64 only if a float64 tensor takes part.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> result_type(np.zeros(2, np.int64), 0.5)
         dtype('float32')

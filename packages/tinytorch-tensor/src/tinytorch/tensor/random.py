@@ -13,7 +13,7 @@ import numpy as np
 class Generator:
     """A seeded source of random numbers (wraps ``numpy.random.Generator``).
 
-    Example:
+    Examples:
         >>> g = Generator(seed=0)
         >>> a = g.numpy.random()
     """

@@ -57,7 +57,7 @@ class Tensor:
         dtype: one of float32 (default for floats), float64, int64, bool.
         requires_grad: record ops on this tensor for `backward` (floats only).
 
-    Example:
+    Examples:
         >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]])
         >>> (x * 2 + 1).sum().item()
         24.0

@@ -1,6 +1,6 @@
 """tinytorch.nn.functional: the stateless forms of every layer and loss (what the modules call).
 
-Example:
+Examples:
     >>> import tinytorch.tensor as tt
     >>> import tinytorch.nn.functional as F
     >>> logits = tt.tensor([[2.0, 0.5, -1.0]])

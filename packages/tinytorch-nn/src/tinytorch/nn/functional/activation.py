@@ -158,7 +158,7 @@ class LogSoftmaxOp(dispatch.Op):
 def relu(x) -> Tensor:
     """max(x, 0), elementwise.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> relu(tt.tensor([-1.0, 0.0, 2.0])).tolist()
         [0.0, 0.0, 2.0]
@@ -169,7 +169,7 @@ def relu(x) -> Tensor:
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, ``negative_slope * x`` otherwise.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> leaky_relu(tt.tensor([-2.0, 3.0]), 0.5).tolist()
         [-1.0, 3.0]
@@ -180,7 +180,7 @@ def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
 def sigmoid(x) -> Tensor:
     """1 / (1 + e^-x), elementwise, stable for large |x|.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> sigmoid(tt.tensor([0.0])).tolist()
         [0.5]
@@ -191,7 +191,7 @@ def sigmoid(x) -> Tensor:
 def tanh(x) -> Tensor:
     """Hyperbolic tangent, elementwise.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> tanh(tt.tensor([0.0])).tolist()
         [0.0]
@@ -202,7 +202,7 @@ def tanh(x) -> Tensor:
 def logsigmoid(x) -> Tensor:
     """log(sigmoid(x)), stable for any x (the building block of BCE-with-logits).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> round(logsigmoid(tt.tensor([0.0])).item(), 4)
         -0.6931
@@ -213,7 +213,7 @@ def logsigmoid(x) -> Tensor:
 def softplus(x) -> Tensor:
     """log(1 + e^x) = -logsigmoid(-x), stable for any x.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> round(softplus(tt.tensor([0.0])).item(), 4)
         0.6931
@@ -224,7 +224,7 @@ def softplus(x) -> Tensor:
 def erf(x) -> Tensor:
     """The error function, elementwise (exact, via Python's ``math.erf``; slow on big tensors).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> round(erf(tt.tensor([1.0])).item(), 4)
         0.8427
@@ -241,7 +241,7 @@ def gelu(x, approximate: str = "tanh") -> Tensor:
     no erf, so it runs Python's ``math.erf`` element by element (correct but slow). The two
     differ by under 1e-3.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> round(gelu(tt.tensor([1.0])).item(), 4)
         0.8412
@@ -257,7 +257,7 @@ def gelu(x, approximate: str = "tanh") -> Tensor:
 def silu(x) -> Tensor:
     """x * sigmoid(x) (also called swish).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> silu(tt.tensor([0.0])).tolist()
         [0.0]
@@ -269,7 +269,7 @@ def silu(x) -> Tensor:
 def softmax(x, dim: int = -1) -> Tensor:
     """e^x / sum(e^x) along ``dim`` (the max is subtracted first, so large inputs do not overflow).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> softmax(tt.tensor([[0.0, 0.0]]), dim=1).tolist()
         [[0.5, 0.5]]
@@ -281,7 +281,7 @@ def softmax(x, dim: int = -1) -> Tensor:
 def log_softmax(x, dim: int = -1) -> Tensor:
     """log(softmax(x)) along ``dim``, computed stably as (x - max) - log(sum(e^(x - max))).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> [round(v, 4) for v in log_softmax(tt.tensor([0.0, 0.0])).tolist()]
         [-0.6931, -0.6931]

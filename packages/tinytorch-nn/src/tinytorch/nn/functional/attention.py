@@ -31,7 +31,7 @@ def _softmax_last(x: Tensor) -> Tensor:
 def causal_mask(t: int, s: int | None = None) -> Tensor:
     """A (T, S) bool mask that lets query i see keys 0..i only (True = keep), top-left aligned.
 
-    Example:
+    Examples:
         >>> causal_mask(3).tolist()
         [[True, False, False], [True, True, False], [True, True, True]]
     """
@@ -44,7 +44,7 @@ def padding_mask(lengths, max_len: int) -> Tensor:
 
     It broadcasts over heads and query positions, so padded keys get no attention.
 
-    Example:
+    Examples:
         >>> padding_mask([2, 3], 3)[:, 0, 0].tolist()
         [[True, True, False], [True, True, True]]
     """
@@ -81,7 +81,7 @@ def scaled_dot_product_attention(
     Returns (..., T, Dv), or (output, weights) with ``return_weights``. A query whose keys
     are all masked gets nan, as in PyTorch.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> q = tt.randn(2, 4, 5, 8)
         >>> scaled_dot_product_attention(q, q, q, is_causal=True).shape

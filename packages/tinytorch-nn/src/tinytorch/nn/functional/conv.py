@@ -43,7 +43,7 @@ def _pair(op: str, what: str, value, minimum: int) -> Pair:
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
     """Output length of a conv or pool along one axis: floor((size + 2p - d(k-1) - 1) / s) + 1.
 
-    Example:
+    Examples:
         >>> conv_output_size(32, 3, 1, 0)
         30
     """
@@ -152,7 +152,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> Tensor:
 
     The same as PyTorch's ``F.unfold``. Differentiable (its backward is `col2im`).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> im2col(tt.ones(2, 3, 5, 5), 3).shape
         (2, 27, 9)
@@ -167,7 +167,7 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1) -> T
 
     The adjoint of `im2col` (PyTorch's ``F.fold``, with the full output shape given).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> col2im(tt.ones(1, 4, 4), (1, 1, 3, 3), 2)[0, 0].tolist()
         [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
@@ -191,7 +191,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
     Computed as im2col + one GEMM per image: ``weight (O, C*kh*kw) @ cols (N, C*kh*kw, OH*OW)``.
     Returns (N, O, OH, OW) with OH = floor((H + 2*padding - dilation*(kh-1) - 1) / stride) + 1.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> conv2d(tt.ones(1, 3, 5, 5), tt.ones(8, 3, 3, 3), padding=1).shape
         (1, 8, 5, 5)
@@ -292,7 +292,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
 
     The gradient flows only to each window's maximum (the first one on ties, as PyTorch).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> max_pool2d(tt.arange(16, dtype="float32").reshape(1, 1, 4, 4), 2).tolist()
         [[[[5.0, 7.0], [13.0, 15.0]]]]
@@ -316,7 +316,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool =
     With padding, ``count_include_pad=True`` (PyTorch's default) divides by the full
     window size, zeros included; False divides by the number of real pixels.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> avg_pool2d(tt.arange(16, dtype="float32").reshape(1, 1, 4, 4), 2).tolist()
         [[[[2.5, 4.5], [10.5, 12.5]]]]
@@ -349,7 +349,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool =
 def global_avg_pool2d(x, keepdims: bool = False) -> Tensor:
     """Mean over all of H and W: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with ``keepdims``.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> global_avg_pool2d(tt.ones(8, 16, 7, 7)).shape
         (8, 16)
@@ -365,7 +365,7 @@ def adaptive_avg_pool2d(x, output_size) -> Tensor:
     Output cell i covers input rows floor(i*H/OH) .. ceil((i+1)*H/OH), as PyTorch.
     Size 1 is global average pooling; sizes that divide H and W are one `avg_pool2d`.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> adaptive_avg_pool2d(tt.ones(2, 3, 7, 7), 1).shape
         (2, 3, 1, 1)

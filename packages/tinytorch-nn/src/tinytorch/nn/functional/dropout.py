@@ -13,7 +13,7 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
     The scaling happens at training time, so evaluation (``training=False``) is the identity.
     Random numbers come from ``generator`` or tinytorch.tensor's default (`manual_seed`).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> y = dropout(tt.ones(1000), p=0.5)
         >>> sorted(set(y.tolist()))

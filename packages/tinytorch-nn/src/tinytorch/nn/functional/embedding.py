@@ -33,7 +33,7 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
     The gradient of ``weight`` adds up the output gradients of every position that used a
     row. With ``padding_idx`` the row of that id gets no gradient (it stays as it is).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> table = tt.arange(6, dtype="float32").reshape(3, 2)
         >>> embedding(tt.tensor([[2, 0]]), table).tolist()

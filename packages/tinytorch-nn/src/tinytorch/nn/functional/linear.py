@@ -11,7 +11,7 @@ def linear(x, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     Leading dimensions are folded into one, so a (B, L, in) input costs one GEMM.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> linear(tt.ones(2, 3), tt.ones(4, 3), tt.zeros(4)).tolist()[0]
         [3.0, 3.0, 3.0, 3.0]

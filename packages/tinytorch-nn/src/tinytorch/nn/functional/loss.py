@@ -56,7 +56,7 @@ def _float_pair(name: str, input, target) -> tuple[Tensor, Tensor]:
 def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     """Mean squared error: (input - target)^2, reduced.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> mse_loss(tt.tensor([1.0, 2.0]), tt.tensor([1.0, 4.0])).item()
         2.0
@@ -71,7 +71,7 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
 def l1_loss(input, target, reduction: str = "mean") -> Tensor:
     """Mean absolute error: |input - target|, reduced.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> l1_loss(tt.tensor([1.0, 2.0]), tt.tensor([1.0, 4.0])).item()
         1.0
@@ -172,7 +172,7 @@ def nll_loss(
     ``mean`` divides by the summed weights of the non-ignored targets (their count without
     ``weight``), as PyTorch does.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> logp = tt.tensor([[-0.5, -1.0], [-2.0, -0.1]])
         >>> round(nll_loss(logp, tt.tensor([0, 1])).item(), 4)
@@ -200,7 +200,7 @@ def cross_entropy(
     distribution becomes (1 - eps) one-hot + eps / C uniform (PyTorch's formula, including
     class ``weight``). A float ``target`` of the input's shape is read as class probabilities.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> logits = tt.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
         >>> round(cross_entropy(logits, tt.tensor([0, 2])).item(), 4)
@@ -281,7 +281,7 @@ def binary_cross_entropy_with_logits(
     (broadcast against the last dim) scales the positive term, to balance rare positives;
     ``weight`` scales each element.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> round(binary_cross_entropy_with_logits(tt.tensor([0.0]), tt.tensor([1.0])).item(), 4)
         0.6931
@@ -307,7 +307,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
 
     Prefer `binary_cross_entropy_with_logits` (more stable) when you have logits.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> round(binary_cross_entropy(tt.tensor([0.5]), tt.tensor([1.0])).item(), 4)
         0.6931

@@ -32,7 +32,7 @@ def batch_norm(
     ``momentum=None`` a cumulative average over ``num_batches_tracked`` batches.
     Evaluation: use the running statistics.
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> x = tt.tensor([[1.0], [3.0]])
         >>> rm, rv = tt.zeros(1), tt.ones(1)
@@ -86,7 +86,7 @@ def layer_norm(
 ) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dims of ``x`` (each sample on its own).
 
-    Example:
+    Examples:
         >>> import tinytorch.tensor as tt
         >>> y = layer_norm(tt.tensor([[1.0, 2.0, 3.0]]), (3,))
         >>> [round(v, 3) for v in y.reshape(-1).tolist()]

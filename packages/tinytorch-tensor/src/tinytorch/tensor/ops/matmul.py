@@ -69,7 +69,7 @@ def matmul(a, b) -> Tensor:
     Raises ValueError naming both shapes when the inner dimensions differ:
     ``matmul: shapes (32, 100) and (64, 10) do not align (100 != 64)``.
 
-    Example:
+    Examples:
         >>> from tinytorch.tensor import ones
         >>> (ones(2, 3) @ ones(3, 4)).shape
         (2, 4)
