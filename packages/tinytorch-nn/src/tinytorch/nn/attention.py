@@ -23,16 +23,9 @@ from .activation import GELU
 from .dropout import Dropout
 from .functional.attention import scaled_dot_product_attention
 from .linear import Linear
+from ._checks import positive_int
 from .module import Module
 from .normalization import LayerNorm
-
-
-def _positive_int(layer: str, what: str, value) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-        raise TypeError(f"{layer}: {what} must be an int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{layer}: {what} must be >= 1, got {value}")
-    return int(value)
 
 
 def _probability(layer: str, p) -> float:
@@ -67,8 +60,8 @@ class MultiHeadAttention(Module):
     def __init__(self, embed_dim: int, num_heads: int, bias: bool = True, dropout: float = 0.0):
         super().__init__()
         name = "MultiHeadAttention"
-        self.embed_dim = _positive_int(name, "embed_dim", embed_dim)
-        self.num_heads = _positive_int(name, "num_heads", num_heads)
+        self.embed_dim = positive_int(name, "embed_dim", embed_dim)
+        self.num_heads = positive_int(name, "num_heads", num_heads)
         if self.embed_dim % self.num_heads:
             raise ValueError(
                 f"{name}: embed_dim {embed_dim} is not divisible by num_heads {num_heads}"
@@ -206,7 +199,7 @@ class TransformerBlock(Module):
 
     def __init__(self, embed_dim: int, num_heads: int, mlp_ratio: float = 4, dropout: float = 0.0):
         super().__init__()
-        embed_dim = _positive_int("TransformerBlock", "embed_dim", embed_dim)
+        embed_dim = positive_int("TransformerBlock", "embed_dim", embed_dim)
         if not isinstance(mlp_ratio, (int, float)) or isinstance(mlp_ratio, bool) or mlp_ratio <= 0:
             raise ValueError(
                 f"TransformerBlock: mlp_ratio must be a positive number, got {mlp_ratio!r}"

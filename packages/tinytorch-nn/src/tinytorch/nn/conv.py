@@ -19,16 +19,9 @@ from tinytorch.tensor import Tensor
 
 from . import init
 from .functional.conv import _pair, conv2d
+from ._checks import positive_int
 from .module import Module
 from .parameter import Parameter
-
-
-def _positive_int(layer: str, what: str, value) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-        raise TypeError(f"{layer}: {what} must be an int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{layer}: {what} must be >= 1, got {value}")
-    return int(value)
 
 
 def _show(pair: tuple[int, int]) -> str:
@@ -77,8 +70,8 @@ class Conv2d(Module):
     ):
         super().__init__()
         name = "Conv2d"
-        self.in_channels = _positive_int(name, "in_channels", in_channels)
-        self.out_channels = _positive_int(name, "out_channels", out_channels)
+        self.in_channels = positive_int(name, "in_channels", in_channels)
+        self.out_channels = positive_int(name, "out_channels", out_channels)
         self.kernel_size = _pair(name, "kernel_size", kernel_size, 1)
         self.stride = _pair(name, "stride", stride, 1)
         self.dilation = _pair(name, "dilation", dilation, 1)

@@ -9,16 +9,9 @@ from tinytorch.tensor.ops._util import as_tensor
 
 from . import functional as F
 from . import init
+from ._checks import positive_int
 from .module import Module
 from .parameter import Parameter
-
-
-def _check_size(layer: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{layer}: {name} must be an int, got {type(value).__name__} {value!r}")
-    if value <= 0:
-        raise ValueError(f"{layer}: {name} must be positive, got {value}")
-    return value
 
 
 class Linear(Module):
@@ -46,8 +39,8 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
         super().__init__()
         name = type(self).__name__
-        self.in_features = _check_size(name, "in_features", in_features)
-        self.out_features = _check_size(name, "out_features", out_features)
+        self.in_features = positive_int(name, "in_features", in_features)
+        self.out_features = positive_int(name, "out_features", out_features)
         if not isinstance(bias, bool):
             raise TypeError(f"{name}: bias must be True or False, got {bias!r}")
         self.weight = Parameter(empty(out_features, in_features, dtype=dtype))
