@@ -152,3 +152,26 @@ def test_local_wheelhouse_installs_one_layer_offline(tmp_path_factory):
     run([python, "-m", "pip", "install", "--no-index", "--find-links", dist, "tito-cli"])
     tito = python.parent / ("tito.exe" if os.name == "nt" else "tito")
     assert run([tito, "--version"]).stdout.startswith("tito-cli ")
+
+
+CHECK_NN = """
+import tinytorch.nn as nn, tinytorch.tensor as tt
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+loss = nn.CrossEntropyLoss()(model(tt.randn(5, 4)), tt.tensor([0, 1, 0, 1, 1]))
+loss.backward()
+print(all(p.grad is not None for p in model.parameters()))
+"""
+
+
+def test_local_wheelhouse_installs_nn_with_exactly_its_layers_below(tmp_path_factory):
+    """`pip install tinytorch-nn` from a wheelhouse pulls tensor and autograd, nothing else."""
+    base = tmp_path_factory.mktemp("wheelhouse_nn")
+    dist = base / "dist"
+    run([sys.executable, ROOT / "tools" / "build_wheels.py", "--out", dist, "--download-deps",
+         "tinytorch-tensor", "tinytorch-autograd", "tinytorch-nn"], cwd=ROOT)
+    python = make_venv(base / "venv")
+    before = set(installed(python))
+    run([python, "-m", "pip", "install", "--no-index", "--find-links", dist, "tinytorch-nn"])
+    added = set(installed(python)) - before
+    assert added == {"tinytorch-tensor", "tinytorch-autograd", "tinytorch-nn", "numpy"}, added
+    assert run([python, "-c", CHECK_NN], cwd=base).stdout.strip() == "True"
