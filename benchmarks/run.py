@@ -21,7 +21,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CASES = ("gemm",)
+CASES = ("gemm", "conv")
 
 
 def cpu_model() -> str:
