@@ -68,8 +68,9 @@ def clip_grad_norm_(
         )
     # coef = min(1, max_norm / (total + 1e-6)); g *= coef
     coef = float(np.minimum(1.0, max_norm / (total + 1e-6)))  # nan stays nan, as in torch
-    for g in grads:
-        g *= np.asarray(coef, dtype=g.dtype)
+    with np.errstate(invalid="ignore"):  # a non-finite total: inf * 0 -> nan, as in PyTorch
+        for g in grads:
+            g *= np.asarray(coef, dtype=g.dtype)
     # END SOLUTION
     return Tensor(np.float32(total))
 
