@@ -41,7 +41,9 @@ def test_public_symbols_have_docstrings_with_examples(name):
             missing.append(sym)
         if inspect.isclass(obj):  # public methods defined on the class itself
             for attr, member in vars(obj).items():
-                if attr.startswith("_") or not (inspect.isfunction(member) or isinstance(member, property)):
+                if attr.startswith("_") or not (
+                    inspect.isfunction(member) or isinstance(member, property)
+                ):
                     continue
                 if not inspect.getdoc(member):
                     missing.append(f"{sym}.{attr} (no docstring)")

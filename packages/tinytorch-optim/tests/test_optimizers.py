@@ -1,4 +1,5 @@
-"""Optimizers without PyTorch: closed forms, in-place updates, state dicts, state bytes, binding, errors."""
+"""Optimizers without PyTorch: closed forms, in-place updates, state dicts, state bytes, binding,
+errors."""
 
 import json
 
@@ -11,7 +12,9 @@ from tinytorch.autograd import is_grad_enabled
 
 def params(seed=0, shapes=((5, 4), (4,), (3, 2, 2))):
     rng = np.random.default_rng(seed)
-    return [tt.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True) for s in shapes]
+    return [
+        tt.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True) for s in shapes
+    ]
 
 
 def feed(ps, seed):
@@ -61,14 +64,17 @@ def test_adam_first_step_moves_each_param_by_lr_times_sign_of_grad():
     optim.Adam(ps, lr=0.01).step()
     # m_hat = g and v_hat = g^2 after one step, so the move is lr * g / (|g| + eps)
     for p, b in zip(ps, before, strict=True):
-        np.testing.assert_allclose(p.numpy() - b, -0.01 * np.sign(p.grad.numpy()), rtol=1e-3, atol=1e-6)
+        np.testing.assert_allclose(
+            p.numpy() - b, -0.01 * np.sign(p.grad.numpy()), rtol=1e-3, atol=1e-6
+        )
 
 
 def test_adamw_decays_independently_of_the_gradient_scale():
     a, b = tt.tensor([1.0], requires_grad=True), tt.tensor([1.0], requires_grad=True)
     oa, ob = optim.AdamW([a], lr=0.1, weight_decay=0.5), optim.AdamW([b], lr=0.1, weight_decay=0.5)
     a.grad, b.grad = tt.tensor([1e-3]), tt.tensor([1e3])
-    oa.step(); ob.step()
+    oa.step()
+    ob.step()
     # both: p * (1 - lr*wd) - lr * sign(g)
     assert a.item() == pytest.approx(0.95 - 0.1, abs=1e-4)
     assert b.item() == pytest.approx(0.95 - 0.1, abs=1e-4)
@@ -106,7 +112,8 @@ def test_step_does_not_write_into_the_gradient():
     feed(ps, 3)
     grads = [p.grad.numpy().copy() for p in ps]
     opt = optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1)
-    opt.step(); opt.step()
+    opt.step()
+    opt.step()
     for p, g in zip(ps, grads, strict=True):
         np.testing.assert_array_equal(p.grad.numpy(), g)
 
@@ -179,8 +186,10 @@ def to_json_and_back(sd):
             else:
                 meta["state"][i][k] = v
     meta = json.loads(json.dumps(meta))  # keys become strings, tuples lists
-    state = {i: {k: (arrays[v["array"]] if isinstance(v, dict) else v) for k, v in e.items()}
-             for i, e in meta["state"].items()}
+    state = {
+        i: {k: (arrays[v["array"]] if isinstance(v, dict) else v) for k, v in e.items()}
+        for i, e in meta["state"].items()
+    }
     return {"param_groups": meta["param_groups"], "state": state}
 
 
@@ -224,7 +233,9 @@ def test_state_dict_round_trip_continues_exactly(name, via_json):
 
 def test_state_dict_keeps_group_options_and_indexes_params_across_groups():
     ps = params()
-    opt = optim.Adam([{"params": ps[:2], "lr": 0.1}, {"params": ps[2:], "betas": (0.5, 0.6)}], lr=0.01)
+    opt = optim.Adam(
+        [{"params": ps[:2], "lr": 0.1}, {"params": ps[2:], "betas": (0.5, 0.6)}], lr=0.01
+    )
     sd = opt.state_dict()
     assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2]]
     assert sd["param_groups"][0]["lr"] == 0.1 and sd["param_groups"][1]["lr"] == 0.01
@@ -250,7 +261,9 @@ def test_load_state_dict_mismatches_are_clear_and_change_nothing():
         optim.Adam(ps[:2]).load_state_dict(sd)
     shapes = params(shapes=((5, 4), (7,), (3, 2, 2)))
     fresh = optim.Adam(shapes, lr=0.123)
-    with pytest.raises(ValueError, match=r"'exp_avg' of parameter 1 has shape \(4,\).*shape \(7,\)"):
+    with pytest.raises(
+        ValueError, match=r"'exp_avg' of parameter 1 has shape \(4,\).*shape \(7,\)"
+    ):
         fresh.load_state_dict(sd)
     assert fresh.param_groups[0]["lr"] == 0.123 and fresh.state == {}  # nothing was written
     with pytest.raises(ValueError, match="invalid learning rate"):
@@ -298,8 +311,10 @@ def test_bind_accepts_a_generator_and_groups():
         (lambda: optim.SGD(lr=0.1, momentum=-0.5), r"SGD: invalid momentum=-0.5"),
         (lambda: optim.SGD(lr=0.1, weight_decay=-1), r"SGD: invalid weight_decay=-1"),
         (lambda: optim.SGD(lr=0.1, nesterov=True), r"SGD: nesterov=True needs momentum > 0"),
-        (lambda: optim.SGD(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
-         r"dampening == 0 \(got momentum=0.9, dampening=0.1\)"),
+        (
+            lambda: optim.SGD(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
+            r"dampening == 0 \(got momentum=0.9, dampening=0.1\)",
+        ),
         (lambda: optim.Adam(lr=0.1, betas=(1.0, 0.999)), r"Adam: invalid beta1=1.0"),
         (lambda: optim.Adam(lr=0.1, betas=(0.9, -0.1)), r"Adam: invalid beta2=-0.1"),
         (lambda: optim.Adam(lr=0.1, betas=(0.9,)), r"Adam: betas must be a pair"),
@@ -307,8 +322,10 @@ def test_bind_accepts_a_generator_and_groups():
         (lambda: optim.AdamW(lr="fast"), r"AdamW: invalid learning rate lr='fast'"),
         (lambda: optim.AdamW(lr=0.1, weight_decay=-0.01), r"AdamW: invalid weight_decay"),
         (lambda: optim.SGD([], lr=0.1), r"SGD: got an empty parameter list"),
-        (lambda: optim.SGD([{"params": params()[:1], "learning_rate": 1.0}], lr=0.1),
-         r"unknown option\(s\) \['learning_rate'\]"),
+        (
+            lambda: optim.SGD([{"params": params()[:1], "learning_rate": 1.0}], lr=0.1),
+            r"unknown option\(s\) \['learning_rate'\]",
+        ),
     ],
 )
 def test_bad_hyperparameters_raise_value_error_at_construction(make, message):
@@ -330,7 +347,9 @@ def test_bad_params_raise_type_or_value_errors():
     with pytest.raises(ValueError, match="more than one group"):
         opt.add_param_group({"params": [w]})
     w.grad = tt.zeros(3)
-    with pytest.raises(ValueError, match=r"SGD.step: gradient of shape \(3,\) for a parameter of shape \(5, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"SGD.step: gradient of shape \(3,\) for a parameter of shape \(5, 4\)"
+    ):
         opt.step()
 
 

@@ -11,8 +11,14 @@ from tinytorch.optim import lr_scheduler as ls
 
 
 def sgd(lr=1.0, n_groups=1, **kw):
-    return optim.SGD([{"params": [tt.zeros(2, requires_grad=True)], "lr": lr * (i + 1)}
-                      for i in range(n_groups)], lr=lr, **kw)
+    return optim.SGD(
+        [
+            {"params": [tt.zeros(2, requires_grad=True)], "lr": lr * (i + 1)}
+            for i in range(n_groups)
+        ],
+        lr=lr,
+        **kw,
+    )
 
 
 def lrs(sched, n):
@@ -28,21 +34,30 @@ def test_step_lr_closed_form_and_groups():
     opt = sgd(lr=0.1, n_groups=2)
     got = lrs(ls.StepLR(opt, step_size=3, gamma=0.5), 9)
     for t, (a, b) in enumerate(got):
-        assert a == pytest.approx(0.1 * 0.5 ** (t // 3)) and b == pytest.approx(0.2 * 0.5 ** (t // 3))
+        assert a == pytest.approx(0.1 * 0.5 ** (t // 3)) and b == pytest.approx(
+            0.2 * 0.5 ** (t // 3)
+        )
     assert opt.param_groups[1]["lr"] == pytest.approx(0.2 * 0.5**3)
 
 
 def test_cosine_hits_endpoints():
     got = [x[0] for x in lrs(ls.CosineAnnealingLR(sgd(lr=0.5), T_max=10, eta_min=0.05), 11)]
     assert got[0] == 0.5 and got[10] == pytest.approx(0.05) and got[5] == pytest.approx(0.275)
-    assert all(a > b for a, b in zip(got, got[1:]))
+    assert all(a > b for a, b in zip(got[:-1], got[1:], strict=True))
 
 
 def test_warmup_cosine_shape():
-    got = [x[0] for x in lrs(ls.WarmupCosineLR(sgd(lr=1.0), warmup_steps=5, total_steps=25, eta_min=0.1), 40)]
+    got = [
+        x[0]
+        for x in lrs(
+            ls.WarmupCosineLR(sgd(lr=1.0), warmup_steps=5, total_steps=25, eta_min=0.1), 40
+        )
+    ]
     assert got[:5] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
-    assert got[5] == 1.0 and got[15] == pytest.approx(0.55) and got[25:] == pytest.approx([0.1] * 15)
-    assert all(a >= b for a, b in zip(got[4:], got[5:]))
+    assert (
+        got[5] == 1.0 and got[15] == pytest.approx(0.55) and got[25:] == pytest.approx([0.1] * 15)
+    )
+    assert all(a >= b for a, b in zip(got[4:-1], got[5:], strict=True))
 
 
 def test_one_cycle_peaks_at_max_lr_and_ends_far_below_the_start():
@@ -50,8 +65,10 @@ def test_one_cycle_peaks_at_max_lr_and_ends_far_below_the_start():
     sched = ls.OneCycleLR(opt, max_lr=2.0, total_steps=100, pct_start=0.3)
     got, moms = [], []
     for _ in range(100):
-        got.append(sched.get_last_lr()[0]); moms.append(opt.param_groups[0]["momentum"])
-        opt.step(); sched.step()
+        got.append(sched.get_last_lr()[0])
+        moms.append(opt.param_groups[0]["momentum"])
+        opt.step()
+        sched.step()
     assert got[0] == pytest.approx(2.0 / 25) and max(got) == pytest.approx(2.0)
     assert int(np.argmax(got)) == 29 and got[-1] == pytest.approx(2.0 / 25 / 1e4)
     # momentum moves the other way: max at the ends, base at the peak
@@ -78,7 +95,8 @@ SCHEDULERS = {
     "OneCycleLR": lambda o: ls.OneCycleLR(o, max_lr=1.0, total_steps=20),
     "LambdaLR": lambda o: ls.LambdaLR(o, lambda t: 1.0 / (1 + t)),
     "SequentialLR": lambda o: ls.SequentialLR(
-        o, [ls.LinearWarmup(o, 4), ls.CosineAnnealingLR(o, T_max=10)], milestones=[4]),
+        o, [ls.LinearWarmup(o, 4), ls.CosineAnnealingLR(o, T_max=10)], milestones=[4]
+    ),
 }
 
 
@@ -162,7 +180,9 @@ def test_clip_grad_norm_nonfinite():
     ps = with_grads([1.0, float("inf")])
     with pytest.raises(RuntimeError, match="clip_grad_norm_.*inf"):
         optim.clip_grad_norm_(ps, 1.0, error_if_nonfinite=True)
-    assert math.isinf(optim.clip_grad_norm_(ps, 1.0).item())  # clipped anyway: 0 * inf = nan, as torch
+    assert math.isinf(
+        optim.clip_grad_norm_(ps, 1.0).item()
+    )  # clipped anyway: 0 * inf = nan, as torch
 
 
 def test_clip_grad_value():

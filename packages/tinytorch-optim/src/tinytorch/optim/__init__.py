@@ -43,7 +43,21 @@ from .sgd import SGD
 __version__ = "0.1.0"
 
 __all__ = [
-    "Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler",
-    "LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "LinearLR", "LinearWarmup",
-    "CosineAnnealingLR", "WarmupCosineLR", "SequentialLR", "OneCycleLR",
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "lr_scheduler",
+    "LRScheduler",
+    "LambdaLR",
+    "StepLR",
+    "ExponentialLR",
+    "LinearLR",
+    "LinearWarmup",
+    "CosineAnnealingLR",
+    "WarmupCosineLR",
+    "SequentialLR",
+    "OneCycleLR",
 ]

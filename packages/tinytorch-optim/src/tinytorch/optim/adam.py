@@ -59,7 +59,9 @@ class Adam(Optimizer):
         weight_decay: float = 0,
         amsgrad: bool = False,
     ):
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        defaults = dict(
+            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
+        )
         super().__init__(params, defaults)
 
     def _validate(self, options: dict[str, Any]) -> None:
@@ -82,8 +84,8 @@ class Adam(Optimizer):
             state = self._state(p)
             if not state:
                 state["step"] = 0
-                state["exp_avg"] = np.zeros_like(p.data)       # m: (same shape as p)
-                state["exp_avg_sq"] = np.zeros_like(p.data)    # v: (same shape as p)
+                state["exp_avg"] = np.zeros_like(p.data)  # m: (same shape as p)
+                state["exp_avg_sq"] = np.zeros_like(p.data)  # v: (same shape as p)
                 if amsgrad:
                     state["max_exp_avg_sq"] = np.zeros_like(p.data)
             # BEGIN SOLUTION
@@ -153,7 +155,9 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
     ):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        super().__init__(
+            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
+        )
 
 
 __all__ = ["Adam", "AdamW"]

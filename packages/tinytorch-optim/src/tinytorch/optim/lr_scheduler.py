@@ -27,7 +27,9 @@ def _per_group(name: str, optimizer: Optimizer, value) -> list:
     n = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise ValueError(f"expected {n} values for {name} (one per param group), got {len(value)}")
+            raise ValueError(
+                f"expected {n} values for {name} (one per param group), got {len(value)}"
+            )
         return list(value)
     return [value] * n
 
@@ -64,7 +66,9 @@ class LRScheduler:
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not hasattr(optimizer, "param_groups"):
-            raise TypeError(f"{type(self).__name__}: {type(optimizer).__name__} is not an optimizer")
+            raise TypeError(
+                f"{type(self).__name__}: {type(optimizer).__name__} is not an optimizer"
+            )
         if not optimizer.param_groups:
             raise RuntimeError(
                 f"{type(self).__name__}: the optimizer has no parameters yet; call "
@@ -167,7 +171,9 @@ class LRScheduler:
                 f"{type(self).__name__}.load_state_dict: unknown key(s) {sorted(unknown)} "
                 "(a state dict from another scheduler?)"
             )
-        self.__dict__.update({k: (list(v) if isinstance(v, list) else v) for k, v in state_dict.items()})
+        self.__dict__.update(
+            {k: (list(v) if isinstance(v, list) else v) for k, v in state_dict.items()}
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self._last_lr})"
@@ -192,10 +198,14 @@ class LambdaLR(LRScheduler):
         0.3333
     """
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable], last_epoch: int = -1):
+    def __init__(
+        self, optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable], last_epoch: int = -1
+    ):
         lambdas = _per_group("lr_lambda", optimizer, lr_lambda)
         if not all(callable(f) for f in lambdas):
-            raise TypeError("LambdaLR: lr_lambda must be a function of the step (or a list of them)")
+            raise TypeError(
+                "LambdaLR: lr_lambda must be a function of the step (or a list of them)"
+            )
         self.lr_lambdas = lambdas
         super().__init__(optimizer, last_epoch)
 
@@ -226,7 +236,9 @@ class StepLR(LRScheduler):
         [1.0, 1.0, 0.1, 0.1, 0.01]
     """
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ):
         self.step_size = _positive_int("StepLR", "step_size", step_size)
         self.gamma = float(gamma)
         super().__init__(optimizer, last_epoch)
@@ -289,8 +301,14 @@ class LinearLR(LRScheduler):
         [0.5, 0.75, 1.0, 1.0]
     """
 
-    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
-                 total_iters: int = 5, last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ):
         if not 0 < start_factor <= 1:
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor}")
         if not 0 <= end_factor <= 1:
@@ -366,7 +384,9 @@ class CosineAnnealingLR(LRScheduler):
         [1.0, 0.5, 0.0]
     """
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):  # noqa: N803
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ):  # noqa: N803
         self.T_max = _positive_int("CosineAnnealingLR", "T_max", T_max)
         self.eta_min = float(eta_min)
         super().__init__(optimizer, last_epoch)
@@ -406,16 +426,29 @@ class WarmupCosineLR(LRScheduler):
         [0.5, 1.0, 1.0, 0.55, 0.1, 0.1]
     """
 
-    def __init__(self, optimizer: Optimizer, warmup_steps: int, total_steps: int,
-                 eta_min: float = 0.0, last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        warmup_steps: int,
+        total_steps: int,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ):
         if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
-            raise ValueError(f"WarmupCosineLR: warmup_steps must be an int >= 0, got {warmup_steps!r}")
+            raise ValueError(
+                f"WarmupCosineLR: warmup_steps must be an int >= 0, got {warmup_steps!r}"
+            )
         _positive_int("WarmupCosineLR", "total_steps", total_steps)
         if total_steps <= warmup_steps:
             raise ValueError(
-                f"WarmupCosineLR: total_steps ({total_steps}) must exceed warmup_steps ({warmup_steps})"
+                f"WarmupCosineLR: total_steps ({total_steps}) must exceed "
+                f"warmup_steps ({warmup_steps})"
             )
-        self.warmup_steps, self.total_steps, self.eta_min = warmup_steps, total_steps, float(eta_min)
+        self.warmup_steps, self.total_steps, self.eta_min = (
+            warmup_steps,
+            total_steps,
+            float(eta_min),
+        )
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, t: int) -> list[float]:
@@ -461,18 +494,28 @@ class SequentialLR(LRScheduler):
         [0.5, 1.0, 1.0, 0.5, 0.25]
     """
 
-    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler],
-                 milestones: Sequence[int], last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        schedulers: Sequence[LRScheduler],
+        milestones: Sequence[int],
+        last_epoch: int = -1,
+    ):
         schedulers, milestones = list(schedulers), [int(m) for m in milestones]
         if not schedulers:
             raise ValueError("SequentialLR: needs at least one scheduler")
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
-                f"SequentialLR: {len(schedulers)} schedulers need {len(schedulers) - 1} milestones, "
+                f"SequentialLR: {len(schedulers)} schedulers need {len(schedulers) - 1} "
+                "milestones, "
                 f"got {len(milestones)}"
             )
-        if any(b <= a for a, b in zip(milestones, milestones[1:])) or any(m <= 0 for m in milestones):
-            raise ValueError(f"SequentialLR: milestones must be positive and increasing, got {milestones}")
+        if any(b <= a for a, b in zip(milestones[:-1], milestones[1:], strict=True)) or any(
+            m <= 0 for m in milestones
+        ):
+            raise ValueError(
+                f"SequentialLR: milestones must be positive and increasing, got {milestones}"
+            )
         for i, s in enumerate(schedulers):
             if s.optimizer is not optimizer:
                 raise ValueError(f"SequentialLR: scheduler {i} drives a different optimizer")
@@ -592,7 +635,9 @@ class OneCycleLR(LRScheduler):
         if not 0 <= pct_start <= 1 or isinstance(pct_start, bool):
             raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start!r}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+            raise ValueError(
+                f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
+            )
         self.anneal_strategy = anneal_strategy
         self.cycle_momentum = bool(cycle_momentum)
         n = self.total_steps
@@ -600,7 +645,13 @@ class OneCycleLR(LRScheduler):
         if three_phase:
             self.phases = [
                 [float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
-                [float(2 * pct_start * n) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"],
+                [
+                    float(2 * pct_start * n) - 2,
+                    "max_lr",
+                    "initial_lr",
+                    "base_momentum",
+                    "max_momentum",
+                ],
                 [n - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"],
             ]
         else:
@@ -645,7 +696,9 @@ class OneCycleLR(LRScheduler):
     def lr_at(self, t: int) -> list[float]:
         """The lr of each group at step ``t`` (and, with momentum cycling, sets the momentum)."""
         if t > self.total_steps:
-            raise ValueError(f"OneCycleLR: tried to step {t} times, but total_steps is {self.total_steps}")
+            raise ValueError(
+                f"OneCycleLR: tried to step {t} times, but total_steps is {self.total_steps}"
+            )
         lrs = []
         for group in self.optimizer.param_groups:
             start_step = 0.0
@@ -661,6 +714,14 @@ class OneCycleLR(LRScheduler):
 
 
 __all__ = [
-    "LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "LinearLR", "LinearWarmup",
-    "CosineAnnealingLR", "WarmupCosineLR", "SequentialLR", "OneCycleLR",
+    "LRScheduler",
+    "LambdaLR",
+    "StepLR",
+    "ExponentialLR",
+    "LinearLR",
+    "LinearWarmup",
+    "CosineAnnealingLR",
+    "WarmupCosineLR",
+    "SequentialLR",
+    "OneCycleLR",
 ]

@@ -63,7 +63,9 @@ class Optimizer:
         """Raise ``ValueError`` naming the optimizer and the value for a bad hyperparameter."""
         lr = options.get("lr", 0.0)
         if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr >= 0.0:
-            raise ValueError(f"{self.name}: invalid learning rate lr={lr!r} (must be a number >= 0)")
+            raise ValueError(
+                f"{self.name}: invalid learning rate lr={lr!r} (must be a number >= 0)"
+            )
 
     def _update_group(self, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement _update_group")
@@ -133,7 +135,9 @@ class Optimizer:
             ([0.1, 1.0], 0.9)
         """
         if not isinstance(param_group, dict):
-            raise TypeError(f"{self.name}: a param group must be a dict, got {type(param_group).__name__}")
+            raise TypeError(
+                f"{self.name}: a param group must be a dict, got {type(param_group).__name__}"
+            )
         if "params" not in param_group:
             raise ValueError(f"{self.name}: a param group needs a 'params' key")
         params = param_group["params"]
@@ -145,22 +149,29 @@ class Optimizer:
                     f"{type(p).__name__}"
                 )
             if p.data.dtype.kind != "f":
-                raise TypeError(f"{self.name}: can only optimize floating-point tensors, got {p.dtype}")
-        unknown = set(param_group) - set(self.defaults) - {"params", "initial_lr", "max_lr", "min_lr"}
+                raise TypeError(
+                    f"{self.name}: can only optimize floating-point tensors, got {p.dtype}"
+                )
+        unknown = (
+            set(param_group) - set(self.defaults) - {"params", "initial_lr", "max_lr", "min_lr"}
+        )
         if unknown:
             raise ValueError(f"{self.name}: unknown option(s) {sorted(unknown)} in a param group")
         group = {**self.defaults, **param_group, "params": params}
         self._validate(group)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params) or seen & {id(p) for p in params}:
-            raise ValueError(f"{self.name}: some parameters appear in more than one group (or twice)")
+            raise ValueError(
+                f"{self.name}: some parameters appear in more than one group (or twice)"
+            )
         self.param_groups.append(group)
 
     def _check_bound(self, what: str) -> None:
         if not self.param_groups:
             raise RuntimeError(
                 f"{self.name}.{what}: the optimizer has no parameters yet; pass them when you make "
-                f"it ({self.name}(model.parameters(), ...)) or call optimizer.bind(model.parameters())"
+                f"it ({self.name}(model.parameters(), ...)) or call "
+                "optimizer.bind(model.parameters())"
             )
 
     def parameters(self) -> list[Tensor]:
@@ -283,7 +294,9 @@ class Optimizer:
         index = {id(p): i for i, p in enumerate(self.parameters())}
         groups = []
         for g in self.param_groups:
-            entry = {k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items() if k != "params"}
+            entry = {
+                k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items() if k != "params"
+            }
             entry["params"] = [index[id(p)] for p in g["params"]]
             groups.append(entry)
         state = {}
@@ -313,7 +326,9 @@ class Optimizer:
         """
         self._check_bound("load_state_dict")
         if not isinstance(state_dict, dict) or "param_groups" not in state_dict:
-            raise ValueError(f"{self.name}.load_state_dict: expected a dict with 'state' and 'param_groups'")
+            raise ValueError(
+                f"{self.name}.load_state_dict: expected a dict with 'state' and 'param_groups'"
+            )
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -335,7 +350,9 @@ class Optimizer:
         new_state: dict[int, dict[str, Any]] = {}
         for key, entry in state_dict.get("state", {}).items():
             if int(key) not in by_index:
-                raise ValueError(f"{self.name}.load_state_dict: state for unknown parameter index {key}")
+                raise ValueError(
+                    f"{self.name}.load_state_dict: state for unknown parameter index {key}"
+                )
             p = by_index[int(key)]
             restored = {}
             for name, value in entry.items():
@@ -373,8 +390,9 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
-def check_number(opt: str, name: str, value, low: float = 0.0, high: float = math.inf,
-                 high_open: bool = False) -> None:
+def check_number(
+    opt: str, name: str, value, low: float = 0.0, high: float = math.inf, high_open: bool = False
+) -> None:
     """Raise ``ValueError`` unless ``low <= value <= high`` (``< high`` if ``high_open``).
 
     Examples:
@@ -384,8 +402,11 @@ def check_number(opt: str, name: str, value, low: float = 0.0, high: float = mat
         ...
         ValueError: SGD: invalid momentum=-1 (must be >= 0.0)
     """
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= low and (
-        value < high if high_open else value <= high
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and value >= low
+        and (value < high if high_open else value <= high)
     )
     if not ok:
         bound = f">= {low}" if high == math.inf else f"in [{low}, {high}{')' if high_open else ']'}"

@@ -55,8 +55,13 @@ class SGD(Optimizer):
         weight_decay: float = 0,
         nesterov: bool = False,
     ):
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov)
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+        )
         super().__init__(params, defaults)
 
     def _validate(self, options: dict[str, Any]) -> None:
