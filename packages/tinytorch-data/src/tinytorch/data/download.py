@@ -32,15 +32,30 @@ CHUNK = 1 << 20
 
 
 class DownloadError(RuntimeError):
-    """A file could not be downloaded (offline, unreachable, truncated)."""
+    """A file could not be downloaded (offline, unreachable, truncated).
+
+    Examples:
+        >>> issubclass(DownloadError, RuntimeError)
+        True
+    """
 
 
 class ChecksumError(DownloadError):
-    """A file's checksum is not the expected one (the file has been deleted)."""
+    """A file's checksum is not the expected one (the file has been deleted).
+
+    Examples:
+        >>> issubclass(ChecksumError, DownloadError)
+        True
+    """
 
 
 class UnsafeArchiveError(ValueError):
-    """An archive member would be written outside the destination folder."""
+    """An archive member would be written outside the destination folder.
+
+    Examples:
+        >>> issubclass(UnsafeArchiveError, ValueError)
+        True
+    """
 
 
 def data_root() -> Path:
