@@ -13,16 +13,30 @@ import threading
 import numpy as np
 import pytest
 
-CLASSES = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse",
-           b"ship", b"truck"]
+CLASSES = [
+    b"airplane",
+    b"automobile",
+    b"bird",
+    b"cat",
+    b"deer",
+    b"dog",
+    b"frog",
+    b"horse",
+    b"ship",
+    b"truck",
+]
 PER_BATCH = 12
 
 
 def _batch(rng, n: int, name: str) -> tuple[bytes, np.ndarray, np.ndarray]:
     data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
     labels = rng.integers(0, 10, size=n)
-    entry = {b"batch_label": name.encode(), b"labels": [int(v) for v in labels], b"data": data,
-             b"filenames": [f"img_{i}.png".encode() for i in range(n)]}
+    entry = {
+        b"batch_label": name.encode(),
+        b"labels": [int(v) for v in labels],
+        b"data": data,
+        b"filenames": [f"img_{i}.png".encode() for i in range(n)],
+    }
     return pickle.dumps(entry, protocol=2), data, labels
 
 

@@ -9,7 +9,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from tinytorch.data import MNIST, CharDataset, DataLoader, TextDataset, read_idx
 from tinytorch.data import mnist as mnist_mod
 from tinytorch.data.download import DownloadError
@@ -44,19 +43,24 @@ def test_read_idx_plain_gzip_and_checks(tmp_path):
 
 
 def test_mnist_md5s_are_the_known_ones():
-    assert mnist_mod.MNIST_RESOURCES["train-images-idx3-ubyte.gz"] == \
-        "f68b3c2dcbeaaa9fbdd348bbdeb94873"
+    assert (
+        mnist_mod.MNIST_RESOURCES["train-images-idx3-ubyte.gz"]
+        == "f68b3c2dcbeaaa9fbdd348bbdeb94873"
+    )
     assert mnist_mod.MNIST_MIRRORS[0] == "https://ossci-datasets.s3.amazonaws.com/mnist/"
 
 
-def test_mnist_downloads_from_a_mirror_with_checksums(server, data_dir, monkeypatch,
-                                                      closed_port_url):
+def test_mnist_downloads_from_a_mirror_with_checksums(
+    server, data_dir, monkeypatch, closed_port_url
+):
     rng = np.random.default_rng(0)
     files = {
-        "t10k-images-idx3-ubyte.gz": gzip.compress(idx_bytes(
-            rng.integers(0, 256, size=(7, 28, 28), dtype=np.uint8))),
-        "t10k-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(
-            rng.integers(0, 10, size=7).astype(np.uint8))),
+        "t10k-images-idx3-ubyte.gz": gzip.compress(
+            idx_bytes(rng.integers(0, 256, size=(7, 28, 28), dtype=np.uint8))
+        ),
+        "t10k-labels-idx1-ubyte.gz": gzip.compress(
+            idx_bytes(rng.integers(0, 10, size=7).astype(np.uint8))
+        ),
     }
     resources = dict(mnist_mod.MNIST_RESOURCES)
     for name, blob in files.items():

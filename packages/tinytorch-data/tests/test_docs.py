@@ -47,12 +47,13 @@ def test_public_symbols_have_docstrings_with_examples(name):
         if inspect.isclass(obj):
             for attr, member in vars(obj).items():
                 if attr.startswith("_") or not (
-                    inspect.isfunction(member) or isinstance(member, (property, staticmethod,
-                                                                      classmethod))
+                    inspect.isfunction(member)
+                    or isinstance(member, (property, staticmethod, classmethod))
                 ):
                     continue
-                if not inspect.getdoc(getattr(obj, attr) if not isinstance(member, property)
-                                      else member):
+                if not inspect.getdoc(
+                    getattr(obj, attr) if not isinstance(member, property) else member
+                ):
                     missing.append(f"{sym}.{attr} (no docstring)")
     assert not missing, f"{name}: " + ", ".join(missing)
 

@@ -12,7 +12,6 @@ import time
 
 import numpy as np
 import pytest
-
 from tinytorch.data import CIFAR10, DataLoader
 from tinytorch.data.cifar import safe_unpickle
 from tinytorch.data.download import (
@@ -107,14 +106,17 @@ def _link(name: str, target: str, kind=tarfile.SYMTYPE) -> tarfile.TarInfo:
     return info
 
 
-@pytest.mark.parametrize("member,reason", [
-    (_file("../escape.txt"), "'..'"),
-    (_file("ok/../../escape.txt"), "'..'"),
-    (_file("/abs/escape.txt"), "absolute"),
-    (_link("ok/link", "../../outside"), "points outside"),
-    (_link("ok/link", "/etc/passwd"), "absolute"),
-    (_link("hard", "../outside", tarfile.LNKTYPE), "outside"),
-])
+@pytest.mark.parametrize(
+    "member,reason",
+    [
+        (_file("../escape.txt"), "'..'"),
+        (_file("ok/../../escape.txt"), "'..'"),
+        (_file("/abs/escape.txt"), "absolute"),
+        (_link("ok/link", "../../outside"), "points outside"),
+        (_link("ok/link", "/etc/passwd"), "absolute"),
+        (_link("hard", "../outside", tarfile.LNKTYPE), "outside"),
+    ],
+)
 def test_path_traversal_archives_are_rejected(tmp_path, member, reason):
     archive = _tar_with(tmp_path, _file("ok/fine.txt"), member)
     dest = tmp_path / "out"
@@ -127,8 +129,15 @@ def test_path_traversal_archives_are_rejected(tmp_path, member, reason):
 def test_safe_archive_extracts(tmp_path, cifar_archive):
     out = extract_archive(cifar_archive["path"], tmp_path / "x")
     names = sorted(p.name for p in (out / "cifar-10-batches-py").iterdir())
-    assert names == ["batches.meta", "data_batch_1", "data_batch_2", "data_batch_3",
-                     "data_batch_4", "data_batch_5", "test_batch"]
+    assert names == [
+        "batches.meta",
+        "data_batch_1",
+        "data_batch_2",
+        "data_batch_3",
+        "data_batch_4",
+        "data_batch_5",
+        "test_batch",
+    ]
     assert [p.name for p in out.iterdir()] == ["cifar-10-batches-py"]  # staging removed
 
 
@@ -209,8 +218,12 @@ def test_cifar10_loader_fast_path_with_transform(server, data_dir, cifar_archive
     from tinytorch.data.transforms import Compose, Normalize, ToTensor
 
     url = server.serve("/c.tar.gz", cifar_archive["bytes"])
-    train = CIFAR10(download=True, url=url, md5=cifar_archive["md5"],
-                    transform=Compose([ToTensor(layout="CHW"), Normalize([0.5] * 3, [0.5] * 3)]))
+    train = CIFAR10(
+        download=True,
+        url=url,
+        md5=cifar_archive["md5"],
+        transform=Compose([ToTensor(layout="CHW"), Normalize([0.5] * 3, [0.5] * 3)]),
+    )
     xb, yb = next(iter(DataLoader(train, batch_size=16)))
     want = (cifar_archive["train_x"][:16].astype(np.float32) / 255 - 0.5) / 0.5
     np.testing.assert_allclose(xb.data, want, rtol=1e-6)
@@ -223,6 +236,7 @@ def test_seed_code_runs_verbatim(server, data_dir, cifar_archive, monkeypatch):
     monkeypatch.setenv("TINYTORCH_CIFAR10_MD5", cifar_archive["md5"])
     # --- the seed's lines, verbatim ---
     from tinytorch.core.dataloader import CIFAR10Dataset, DataLoader
+
     dataset = CIFAR10Dataset(download=True, flatten=False)
     train_loader = DataLoader(dataset.train_data, dataset.train_labels, batch_size=32)
     # ---
@@ -231,7 +245,9 @@ def test_seed_code_runs_verbatim(server, data_dir, cifar_archive, monkeypatch):
     assert 0.0 <= dataset.train_data.min() and dataset.train_data.max() <= 1.0
     batches = list(train_loader)
     assert len(train_loader) == 2 and [tuple(b[0].shape) for b in batches] == [
-        (32, 3, 32, 32), (28, 3, 32, 32)]
+        (32, 3, 32, 32),
+        (28, 3, 32, 32),
+    ]
     np.testing.assert_array_equal(batches[0][1].data, cifar_archive["train_y"][:32])
     flat = CIFAR10Dataset(download=True, flatten=True)
     assert flat.train_data.shape == (60, 3072)

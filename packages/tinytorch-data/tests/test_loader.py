@@ -9,7 +9,6 @@ import time
 
 import numpy as np
 import pytest
-
 from tinytorch.data import (
     BatchSampler,
     DataLoader,
@@ -167,20 +166,25 @@ def test_generic_dataset_uses_collate_and_custom_collate():
     loader = DataLoader(SlowDataset(7), batch_size=3)
     xb, yb = next(iter(loader))
     assert xb.shape == (3, 2) and yb.tolist() == [0, 1, 2]
-    custom = DataLoader(SlowDataset(4), batch_size=2,
-                        collate_fn=lambda s: np.array([v for _, v in s]) * 10)
+    custom = DataLoader(
+        SlowDataset(4), batch_size=2, collate_fn=lambda s: np.array([v for _, v in s]) * 10
+    )
     assert [b.tolist() for b in custom] == [[0, 10], [20, 30]]
 
 
 def test_fast_path_is_one_gather_per_array(monkeypatch):
     X, y = arrays(20)
     ds = TensorDataset(X, y)
-    monkeypatch.setattr(TensorDataset, "__getitem__",
-                        lambda self, i: pytest.fail("per-sample access on the fast path"))
+    monkeypatch.setattr(
+        TensorDataset,
+        "__getitem__",
+        lambda self, i: pytest.fail("per-sample access on the fast path"),
+    )
     calls = []
     original = TensorDataset.gather
-    monkeypatch.setattr(TensorDataset, "gather",
-                        lambda self, idx: calls.append(len(idx)) or original(self, idx))
+    monkeypatch.setattr(
+        TensorDataset, "gather", lambda self, idx: calls.append(len(idx)) or original(self, idx)
+    )
     list(DataLoader(ds, batch_size=8, shuffle=True, seed=0))
     assert calls == [8, 8, 4]
     sub = Subset(ds, [5, 2, 9])
@@ -206,9 +210,14 @@ def test_samplers():
 def test_transform_applies_to_the_whole_batch():
     X, y = arrays(6)
     seen = []
-    loader = DataLoader(X, y, batch_size=4, prefetch=0,
-                        transform=lambda xb: seen.append(xb.shape) or xb * 2,
-                        target_transform=lambda yb: yb + 100)
+    loader = DataLoader(
+        X,
+        y,
+        batch_size=4,
+        prefetch=0,
+        transform=lambda xb: seen.append(xb.shape) or xb * 2,
+        target_transform=lambda yb: yb + 100,
+    )
     xb, yb = next(iter(loader))
     assert seen == [(4, 3)] and xb.data[1, 0] == 6 and yb.tolist() == [100, 101, 102, 103]
 

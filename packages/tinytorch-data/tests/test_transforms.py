@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from tinytorch.data.transforms import (
     Compose,
     Normalize,
@@ -53,7 +52,7 @@ def test_random_crop_matches_per_sample_slices():
     # Same offsets drawn again from the same seed, cropped by hand with a loop.
     top, left = RandomCrop(8, padding=2, generator=Generator(11)).offsets(6, 12, 12)
     padded = np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2)))
-    want = np.stack([padded[i, :, top[i]:top[i] + 8, left[i]:left[i] + 8] for i in range(6)])
+    want = np.stack([padded[i, :, top[i] : top[i] + 8, left[i] : left[i] + 8] for i in range(6)])
     np.testing.assert_array_equal(out, want)
     assert len({(int(a), int(b)) for a, b in zip(top, left, strict=True)}) > 1  # per sample
     single = RandomCrop((4, 5), generator=Generator(0))(x[0])
@@ -80,8 +79,14 @@ def test_compose_seeded_pipeline_is_reproducible():
 
     def pipeline(seed):
         g = Generator(seed)
-        return Compose([ToTensor(layout="CHW"), RandomCrop(6, padding=1, generator=g),
-                        RandomHorizontalFlip(generator=g), Normalize([0.5] * 3, [0.5] * 3)])
+        return Compose(
+            [
+                ToTensor(layout="CHW"),
+                RandomCrop(6, padding=1, generator=g),
+                RandomHorizontalFlip(generator=g),
+                Normalize([0.5] * 3, [0.5] * 3),
+            ]
+        )
 
     a, b, c = pipeline(0)(x), pipeline(0)(x), pipeline(1)(x)
     np.testing.assert_array_equal(a.data, b.data)

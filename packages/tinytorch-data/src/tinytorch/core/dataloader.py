@@ -10,13 +10,13 @@ unchanged, the environment variables ``TINYTORCH_CIFAR10_URL`` and ``TINYTORCH_C
 Examples:
     >>> from tinytorch.core.dataloader import CIFAR10Dataset, DataLoader
     >>> dataset = CIFAR10Dataset(download=True, flatten=False)  # doctest: +SKIP
-    >>> loader = DataLoader(dataset.train_data, dataset.train_labels, batch_size=32)  # doctest: +SKIP
+    >>> X, y = dataset.train_data, dataset.train_labels  # doctest: +SKIP
+    >>> loader = DataLoader(X, y, batch_size=32)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import numpy as np
-
 from tinytorch.data import CIFAR10, DataLoader, Dataset, TensorDataset
 
 __all__ = ["CIFAR10Dataset", "DataLoader", "Dataset", "TensorDataset"]
@@ -46,8 +46,15 @@ class CIFAR10Dataset(Dataset):
         (50000, 3072)
     """
 
-    def __init__(self, download: bool = True, flatten: bool = False, root=None,
-                 url: str | None = None, md5: str | None = None, archive=None):
+    def __init__(
+        self,
+        download: bool = True,
+        flatten: bool = False,
+        root=None,
+        url: str | None = None,
+        md5: str | None = None,
+        archive=None,
+    ):
         train = CIFAR10(root, train=True, download=download, url=url, md5=md5, archive=archive)
         # The archive is extracted now: the test split comes from the same folder.
         test = CIFAR10(root, train=False, archive=train.folder)

@@ -31,8 +31,7 @@ ARCHIVE_NAME = "cifar-10-python.tar.gz"
 FOLDER = "cifar-10-batches-py"
 TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 TEST_BATCHES = ["test_batch"]
-CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-           "truck"]
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
 def _numpy_reconstruct():
@@ -91,8 +90,10 @@ def load_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
     data = np.asarray(data, dtype=np.uint8)
     labels = np.asarray(labels, dtype=np.int64)
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
-        raise ValueError(f"CIFAR10: {path} holds data {data.shape} and {len(labels)} labels; "
-                         "expected (N, 3072) and N labels")
+        raise ValueError(
+            f"CIFAR10: {path} holds data {data.shape} and {len(labels)} labels; "
+            "expected (N, 3072) and N labels"
+        )
     return data.reshape(-1, 3, 32, 32), labels
 
 
@@ -135,9 +136,16 @@ class CIFAR10(TensorDataset):
         ((50000, 3, 32, 32), array([6, 9, 9]), 'airplane')
     """
 
-    def __init__(self, root=None, train: bool = True, download: bool = False,
-                 url: str | None = None, md5: str | None = None, archive=None,
-                 transform: Callable | None = None):
+    def __init__(
+        self,
+        root=None,
+        train: bool = True,
+        download: bool = False,
+        url: str | None = None,
+        md5: str | None = None,
+        archive=None,
+        transform: Callable | None = None,
+    ):
         self.root = Path(root).expanduser() if root is not None else data_root()
         self.train = bool(train)
         folder = self._locate(download, url, md5, archive)
@@ -220,5 +228,7 @@ class CIFAR10(TensorDataset):
     def _extracted(self) -> Path:
         folder = self.root / FOLDER
         if not _is_batch_folder(folder):
-            raise FileNotFoundError(f"CIFAR10: the archive did not contain {FOLDER}/ with all batches")
+            raise FileNotFoundError(
+                f"CIFAR10: the archive did not contain {FOLDER}/ with all batches"
+            )
         return folder

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-
 from tinytorch.tensor import Tensor
 
 
@@ -90,7 +89,9 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays, transform: Callable | None = None):
         if not arrays:
             raise ValueError("TensorDataset: give at least one array")
-        self.arrays = tuple(as_array(a, f"TensorDataset argument {i}") for i, a in enumerate(arrays))
+        self.arrays = tuple(
+            as_array(a, f"TensorDataset argument {i}") for i, a in enumerate(arrays)
+        )
         check_lengths(self.arrays, "TensorDataset")
         self.transform = transform
 

@@ -24,8 +24,14 @@ import urllib.request
 from pathlib import Path, PurePosixPath
 
 __all__ = [
-    "ChecksumError", "DownloadError", "UnsafeArchiveError", "check_integrity", "data_root",
-    "download", "extract_archive", "file_hash",
+    "ChecksumError",
+    "DownloadError",
+    "UnsafeArchiveError",
+    "check_integrity",
+    "data_root",
+    "download",
+    "extract_archive",
+    "file_hash",
 ]
 
 CHUNK = 1 << 20
@@ -110,8 +116,10 @@ def check_integrity(path, md5: str | None = None, sha256: str | None = None) -> 
 def _place_by_hand(url: str, dest: Path, md5: str | None, sha256: str | None) -> str:
     want = _expected(md5, sha256)
     check = f" ({want[0]} {want[1]})" if want else ""
-    return (f"Download it by hand from {url} and place it at {dest}{check}, "
-            "or point the loader at a local copy.")
+    return (
+        f"Download it by hand from {url} and place it at {dest}{check}, "
+        "or point the loader at a local copy."
+    )
 
 
 def _progress(total: int | None, name: str, enabled: bool | None):
@@ -121,18 +129,36 @@ def _progress(total: int | None, name: str, enabled: bool | None):
     if not enabled:
         return None
     try:
-        from rich.progress import (BarColumn, DownloadColumn, Progress, TimeRemainingColumn,
-                                   TransferSpeedColumn)
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
     except ImportError:
         return None
-    bar = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                   TransferSpeedColumn(), TimeRemainingColumn(), transient=True)
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
     task = bar.add_task(name, total=total)
     return bar, task
 
 
-def download(url: str, dest, md5: str | None = None, sha256: str | None = None, *,
-             timeout: float = 10.0, progress: bool | None = None) -> Path:
+def download(
+    url: str,
+    dest,
+    md5: str | None = None,
+    sha256: str | None = None,
+    *,
+    timeout: float = 10.0,
+    progress: bool | None = None,
+) -> Path:
     """Download ``url`` to ``dest``, verified and atomic; return ``dest``.
 
     An existing ``dest`` with the right checksum is kept (no download). One with a wrong

@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable, Iterator
 
 import numpy as np
-
 from tinytorch.tensor import Generator, Tensor, default_generator, from_numpy
 
 from .dataset import Dataset, Subset, TensorDataset, as_array, check_lengths
@@ -116,11 +115,21 @@ class DataLoader:
         ((4, 2), dtype('float32'), dtype('int64'))
     """
 
-    def __init__(self, *data, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 collate_fn: Callable | None = None, sampler=None, batch_sampler=None,
-                 generator: Generator | None = None, seed: int | None = None,
-                 transform: Callable | None = None, target_transform: Callable | None = None,
-                 prefetch: int = 2):
+    def __init__(
+        self,
+        *data,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        collate_fn: Callable | None = None,
+        sampler=None,
+        batch_sampler=None,
+        generator: Generator | None = None,
+        seed: int | None = None,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        prefetch: int = 2,
+    ):
         if not data:
             raise TypeError("DataLoader: give a dataset, or arrays such as DataLoader(X, y)")
         self._single = False
@@ -151,7 +160,11 @@ class DataLoader:
             self._single = len(arrays) == 1
         self.dataset = dataset
 
-        if isinstance(prefetch, bool) or not isinstance(prefetch, (int, np.integer)) or prefetch < 0:
+        if (
+            isinstance(prefetch, bool)
+            or not isinstance(prefetch, (int, np.integer))
+            or prefetch < 0
+        ):
             raise ValueError(f"DataLoader: prefetch must be an int >= 0, got {prefetch!r}")
         self.prefetch = int(prefetch)
         if generator is None:
@@ -170,8 +183,11 @@ class DataLoader:
             if sampler is not None and shuffle:
                 raise ValueError("DataLoader: shuffle=True and a sampler exclude each other")
             if sampler is None:
-                sampler = (RandomSampler(dataset, generator=generator) if shuffle
-                           else SequentialSampler(dataset))
+                sampler = (
+                    RandomSampler(dataset, generator=generator)
+                    if shuffle
+                    else SequentialSampler(dataset)
+                )
             self.batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.sampler = getattr(self.batch_sampler, "sampler", None)
         self.batch_size = getattr(self.batch_sampler, "batch_size", None)
@@ -269,7 +285,9 @@ class DataLoader:
                     kind, payload = q.get(timeout=0.1)
                 except queue.Empty:
                     if not thread.is_alive() and q.empty():
-                        raise RuntimeError("DataLoader: the prefetch thread stopped unexpectedly")
+                        raise RuntimeError(
+                            "DataLoader: the prefetch thread stopped unexpectedly"
+                        ) from None
                     continue
                 if kind == "batch":
                     yield payload
@@ -297,8 +315,11 @@ class DataLoader:
             True
         """
         if self._in_epoch:
-            return {"generator": self._epoch_start_state, "epoch": self.epoch,
-                    "batches_done": self._batches_done}
+            return {
+                "generator": self._epoch_start_state,
+                "epoch": self.epoch,
+                "batches_done": self._batches_done,
+            }
         return {"generator": self.generator.get_state(), "epoch": self.epoch, "batches_done": 0}
 
     def load_state_dict(self, state: dict) -> None:
@@ -309,5 +330,7 @@ class DataLoader:
         self._in_epoch = False
 
     def __repr__(self) -> str:
-        return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
-                f"batch_size={self.batch_size}, batches={len(self)}, prefetch={self.prefetch})")
+        return (
+            f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
+            f"batch_size={self.batch_size}, batches={len(self)}, prefetch={self.prefetch})"
+        )

@@ -94,8 +94,14 @@ class MNIST(TensorDataset):
 
     classes = [str(i) for i in range(10)]
 
-    def __init__(self, root=None, train: bool = True, download: bool = False,
-                 mirrors: Sequence[str] | None = None, transform: Callable | None = None):
+    def __init__(
+        self,
+        root=None,
+        train: bool = True,
+        download: bool = False,
+        mirrors: Sequence[str] | None = None,
+        transform: Callable | None = None,
+    ):
         base = Path(root).expanduser() if root is not None else data_root()
         self.folder = base / "mnist"
         self.train = bool(train)
@@ -108,8 +114,9 @@ class MNIST(TensorDataset):
         labels = read_idx(self._file(f"{prefix}-labels-idx1-ubyte.gz", download))
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise ValueError(f"MNIST: images {images.shape} and labels {labels.shape} do not match")
-        super().__init__(images[:, None].astype(np.uint8), labels.astype(np.int64),
-                         transform=transform)
+        super().__init__(
+            images[:, None].astype(np.uint8), labels.astype(np.int64), transform=transform
+        )
 
     @property
     def data(self) -> np.ndarray:
@@ -139,5 +146,7 @@ class MNIST(TensorDataset):
                 return fetch(mirror + name, path, md5=md5)
             except DownloadError as exc:
                 errors.append(str(exc))
-        raise DownloadError(f"MNIST: every mirror failed for {name}; place it at {path} "
-                            f"(md5 {md5}).\n" + "\n".join(errors))
+        raise DownloadError(
+            f"MNIST: every mirror failed for {name}; place it at {path} "
+            f"(md5 {md5}).\n" + "\n".join(errors)
+        )

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-
 from tinytorch.tensor import Generator
 from tinytorch.tensor.random import resolve
 
@@ -74,8 +73,13 @@ class RandomSampler(Sampler):
         [0, 1, 2, 3, 4]
     """
 
-    def __init__(self, data_source, replacement: bool = False, num_samples: int | None = None,
-                 generator: Generator | None = None):
+    def __init__(
+        self,
+        data_source,
+        replacement: bool = False,
+        num_samples: int | None = None,
+        generator: Generator | None = None,
+    ):
         self.n = _length(data_source)
         self.replacement = bool(replacement)
         self.num_samples = self.n if num_samples is None else int(num_samples)
@@ -109,8 +113,11 @@ class BatchSampler:
     """
 
     def __init__(self, sampler, batch_size: int, drop_last: bool = False):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size < 1:
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, (int, np.integer))
+            or batch_size < 1
+        ):
             raise ValueError(f"BatchSampler: batch_size must be a positive int, got {batch_size!r}")
         self.sampler = sampler
         self.batch_size = int(batch_size)

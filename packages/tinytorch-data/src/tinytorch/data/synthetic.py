@@ -7,7 +7,6 @@ Each returns ``(X, y)``: float32 features ``(n, features)`` and int64 labels ``(
 from __future__ import annotations
 
 import numpy as np
-
 from tinytorch.tensor import Generator
 
 __all__ = ["load_digits", "make_blobs", "make_spirals", "make_xor"]
@@ -28,8 +27,9 @@ def _split(n: int, classes: int) -> np.ndarray:
     return np.repeat(np.arange(classes), [n // classes + (c < n % classes) for c in range(classes)])
 
 
-def make_spirals(n: int = 200, classes: int = 2, noise: float = 0.2, seed=None,
-                 turns: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+def make_spirals(
+    n: int = 200, classes: int = 2, noise: float = 0.2, seed=None, turns: float = 1.5
+) -> tuple[np.ndarray, np.ndarray]:
     """Interleaved spiral arms, one per class: a classic non-linearly-separable set.
 
     Examples:
@@ -63,8 +63,14 @@ def make_xor(n: int = 200, noise: float = 0.1, seed=None) -> tuple[np.ndarray, n
     return X.astype(np.float32), y
 
 
-def make_blobs(n: int = 200, centers: int = 3, features: int = 2, std: float = 1.0, seed=None,
-               box: tuple[float, float] = (-10.0, 10.0)) -> tuple[np.ndarray, np.ndarray]:
+def make_blobs(
+    n: int = 200,
+    centers: int = 3,
+    features: int = 2,
+    std: float = 1.0,
+    seed=None,
+    box: tuple[float, float] = (-10.0, 10.0),
+) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian clusters around ``centers`` random centres drawn in ``box``.
 
     Examples:

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-
 from tinytorch.tensor import Generator, Tensor, from_numpy
 from tinytorch.tensor.random import resolve
 
@@ -19,8 +18,13 @@ from .dataset import Dataset
 from .download import check_integrity, data_root
 from .download import download as fetch
 
-__all__ = ["CharDataset", "TextDataset", "TINY_SHAKESPEARE_SHA256", "TINY_SHAKESPEARE_URL",
-           "load_tiny_shakespeare"]
+__all__ = [
+    "CharDataset",
+    "TextDataset",
+    "TINY_SHAKESPEARE_SHA256",
+    "TINY_SHAKESPEARE_URL",
+    "load_tiny_shakespeare",
+]
 
 TINY_SHAKESPEARE_URL = (
     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -28,8 +32,9 @@ TINY_SHAKESPEARE_URL = (
 TINY_SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 
 
-def load_tiny_shakespeare(root=None, download: bool = False, path=None, url: str | None = None,
-                          sha256: str | None = None) -> str:
+def load_tiny_shakespeare(
+    root=None, download: bool = False, path=None, url: str | None = None, sha256: str | None = None
+) -> str:
     """The Tiny Shakespeare text (1,115,394 characters).
 
     ``path``: a local copy (trusted as given). Otherwise ``ROOT/tinyshakespeare.txt``, checked
@@ -75,8 +80,14 @@ class TextDataset(Dataset):
         (3, [1, 2, 3], [2, 3, 4])
     """
 
-    def __init__(self, data, block_size: int, encode: Callable | None = None,
-                 split: str | None = None, train_fraction: float = 0.9):
+    def __init__(
+        self,
+        data,
+        block_size: int,
+        encode: Callable | None = None,
+        split: str | None = None,
+        train_fraction: float = 0.9,
+    ):
         if isinstance(data, str):
             if encode is None:
                 raise ValueError("TextDataset: text needs an encode function (or use CharDataset)")
@@ -94,8 +105,10 @@ class TextDataset(Dataset):
         self.split = split
         self._stream = self._split_tokens(split) if split else tokens
         if len(self._stream) <= self.block_size:
-            raise ValueError(f"TextDataset: {len(self._stream)} tokens are too few for "
-                             f"block_size={self.block_size}")
+            raise ValueError(
+                f"TextDataset: {len(self._stream)} tokens are too few for "
+                f"block_size={self.block_size}"
+            )
 
     def _split_tokens(self, split: str) -> np.ndarray:
         if split == "train":
@@ -115,8 +128,13 @@ class TextDataset(Dataset):
         t = self.block_size
         return self._stream[index : index + t], self._stream[index + 1 : index + t + 1]
 
-    def get_batch(self, split: str = "train", batch_size: int = 32, block_size: int | None = None,
-                  generator: Generator | None = None) -> tuple[Tensor, Tensor]:
+    def get_batch(
+        self,
+        split: str = "train",
+        batch_size: int = 32,
+        block_size: int | None = None,
+        generator: Generator | None = None,
+    ) -> tuple[Tensor, Tensor]:
         """Random windows for LM training: ``x, y`` int64 Tensors of shape ``(B, T)``.
 
         The B start offsets are drawn at once and the windows gathered with one fancy index.
@@ -131,8 +149,9 @@ class TextDataset(Dataset):
         data = self._split_tokens(split)
         t = self.block_size if block_size is None else int(block_size)
         if len(data) <= t:
-            raise ValueError(f"get_batch: the {split} split has {len(data)} tokens, too few for "
-                             f"block_size={t}")
+            raise ValueError(
+                f"get_batch: the {split} split has {len(data)} tokens, too few for block_size={t}"
+            )
         starts = resolve(generator).integers(0, len(data) - t, size=batch_size)
         idx = starts[:, None] + np.arange(t)
         return from_numpy(data[idx]), from_numpy(data[idx + 1])
@@ -156,8 +175,14 @@ class CharDataset(TextDataset):
         ('hell', 'ello')
     """
 
-    def __init__(self, text: str, block_size: int, split: str | None = None,
-                 chars: Sequence[str] | None = None, train_fraction: float = 0.9):
+    def __init__(
+        self,
+        text: str,
+        block_size: int,
+        split: str | None = None,
+        chars: Sequence[str] | None = None,
+        train_fraction: float = 0.9,
+    ):
         self.chars = list(chars) if chars is not None else sorted(set(text))
         self.stoi = {c: i for i, c in enumerate(self.chars)}
         self.itos = dict(enumerate(self.chars))
@@ -173,8 +198,9 @@ class CharDataset(TextDataset):
         try:
             return [self.stoi[c] for c in text]
         except KeyError as exc:
-            raise KeyError(f"CharDataset: character {exc.args[0]!r} is not in the vocabulary") \
-                from None
+            raise KeyError(
+                f"CharDataset: character {exc.args[0]!r} is not in the vocabulary"
+            ) from None
 
     def decode(self, ids) -> str:
         """Token ids (list, array or Tensor) -> text."""
@@ -183,8 +209,14 @@ class CharDataset(TextDataset):
         return "".join(self.itos[int(i)] for i in np.asarray(ids).reshape(-1))
 
     @classmethod
-    def tiny_shakespeare(cls, block_size: int = 64, split: str | None = None, root=None,
-                         download: bool = False, path=None) -> CharDataset:
+    def tiny_shakespeare(
+        cls,
+        block_size: int = 64,
+        split: str | None = None,
+        root=None,
+        download: bool = False,
+        path=None,
+    ) -> CharDataset:
         """Tiny Shakespeare by characters (65 of them); see `load_tiny_shakespeare`.
 
         Examples:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-
 from tinytorch.tensor import Generator, Tensor, from_numpy
 from tinytorch.tensor.random import resolve
 
@@ -87,7 +86,9 @@ class ToTensor:
         if arr.ndim == 2:  # one grayscale image (H, W)
             arr = arr[..., None] if self.layout == "HWC" else arr[None]
         if arr.ndim not in (3, 4):
-            raise ValueError(f"ToTensor: expected an image or a batch of images, got shape {arr.shape}")
+            raise ValueError(
+                f"ToTensor: expected an image or a batch of images, got shape {arr.shape}"
+            )
         if self.layout == "HWC":
             arr = np.moveaxis(arr, -1, -3)
         if arr.dtype.kind in "iub":
@@ -120,7 +121,9 @@ class Normalize:
     def __call__(self, x):
         arr, was_tensor = _unwrap(x)
         if arr.ndim < 3:
-            raise ValueError(f"Normalize: expected (C, H, W) or (N, C, H, W), got shape {arr.shape}")
+            raise ValueError(
+                f"Normalize: expected (C, H, W) or (N, C, H, W), got shape {arr.shape}"
+            )
         c = arr.shape[-3]
         if self.mean.size not in (1, c):
             raise ValueError(f"Normalize: {self.mean.size} means for {c} channels")
@@ -164,8 +167,9 @@ class RandomCrop:
         """Draw ``n`` (top, left) offsets into a padded ``height`` x ``width`` image."""
         h, w = self.size
         if h > height or w > width:
-            raise ValueError(f"RandomCrop: crop {self.size} is larger than the padded image "
-                             f"({height}, {width})")
+            raise ValueError(
+                f"RandomCrop: crop {self.size} is larger than the padded image ({height}, {width})"
+            )
         rng = resolve(self.generator)
         top = rng.integers(0, height - h + 1, size=n)
         left = rng.integers(0, width - w + 1, size=n)
