@@ -30,10 +30,6 @@ class Function(dispatch.Op):
         [0.5, 0.7311]
     """
 
-    def backward(self, inputs: tuple[Tensor, ...], out: Tensor, grad: Tensor) -> tuple:
-        """One gradient (a Tensor, or None) per input, from ``grad`` = dL/d(out)."""
-        raise NotImplementedError(f"{type(self).__name__}.backward")
-
     @classmethod
     def apply(cls, *tensors: Tensor, **attributes) -> Tensor:
         """Run the function on ``tensors`` (attributes go to ``__init__``) and record it."""

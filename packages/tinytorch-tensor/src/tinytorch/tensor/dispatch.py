@@ -46,6 +46,18 @@ class Op:
         """The C++ fast path, or None to fall back to `forward`."""
         return None
 
+    def backward(self, inputs: tuple, out, grad) -> tuple:
+        """The gradient rule tinytorch-autograd uses for an op that has no registered rule.
+
+        Returns one gradient (a Tensor, or None) per input, given ``grad`` = dL/d(out);
+        written with tensor ops so that gradients of gradients work. This package never
+        calls it: it is the contract custom ops (nn's fused layers) fill in.
+        """
+        raise NotImplementedError(
+            f"backward: op {self.name!r} ({type(self).__name__}) has no backward rule; register one "
+            "with tinytorch.autograd.rules.register or give the op a backward(inputs, out, grad) method"
+        )
+
     def __repr__(self) -> str:
         attrs = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({attrs})"

@@ -2,8 +2,8 @@
 
 A rule is ``rule(op, inputs, out, grad) -> tuple`` with one gradient (a Tensor, or
 None where no gradient flows) per input. `register` files one under its op class;
-ops defined elsewhere (nn's fused ops) may instead carry a ``backward`` method with
-the same signature, which `rule_for` falls back to.
+ops defined elsewhere (nn's fused ops) instead override `Op.backward`, which has the
+same signature and which `rule_for` falls back to.
 """
 
 from __future__ import annotations
@@ -30,13 +30,7 @@ def rule_for(op) -> Rule:
     rule = RULES.get(type(op))
     if rule is not None:
         return rule
-    method = getattr(op, "backward", None)
-    if method is None:
-        raise NotImplementedError(
-            f"backward: op {op.name!r} ({type(op).__name__}) has no backward rule; register one "
-            "with tinytorch.autograd.rules.register or give the op a backward(inputs, out, grad) method"
-        )
-    return lambda _op, inputs, out, grad: method(inputs, out, grad)
+    return lambda _op, inputs, out, grad: op.backward(inputs, out, grad)
 
 
 def unbroadcast(grad, shape: tuple[int, ...]):
