@@ -169,13 +169,13 @@ def check_architecture(model, signature, source: str = "checkpoint") -> None:
     problems = []
     for key, (shape, _dtype) in theirs.items():
         if key in mine and mine[key][0] != shape:
-            problems.append(f"  {key}: {source} {shape} vs model {mine[key][0]}")
+            problems.append(f"  {key}: checkpoint {shape} vs model {mine[key][0]}")
     missing = [k for k in mine if k not in theirs]
     unexpected = [k for k in theirs if k not in mine]
     if missing:
-        problems.append(f"  missing from the {source} (in the model): {', '.join(missing)}")
+        problems.append(f"  missing from the checkpoint (in the model): {', '.join(missing)}")
     if unexpected:
-        problems.append(f"  in the {source} but not in the model: {', '.join(unexpected)}")
+        problems.append(f"  in the checkpoint but not in the model: {', '.join(unexpected)}")
     if problems:
         raise CheckpointError(
             f"the {source} was saved from another architecture ({type(model).__name__} "
