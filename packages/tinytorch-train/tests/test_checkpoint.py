@@ -25,8 +25,13 @@ def test_round_trip_everything(tmp_path):
     opt.step()
     gen = tt.Generator(3)
     path = save_checkpoint(
-        tmp_path / "c.pkl", model=model, optimizer=opt.state_dict(), epoch=4,
-        rng=gen.get_state(), history={"loss": [1.0, float("nan")]}, pair=(1, "a"),
+        tmp_path / "c.pkl",
+        model=model,
+        optimizer=opt.state_dict(),
+        epoch=4,
+        rng=gen.get_state(),
+        history={"loss": [1.0, float("nan")]},
+        pair=(1, "a"),
         nested={"x": [np.int64(3), np.float32(0.5), None, True]},
     )
     c = load_checkpoint(path)
@@ -51,7 +56,9 @@ def test_file_is_a_zip_of_npy_and_json(tmp_path):
     with zipfile.ZipFile(path) as zf:
         names = zf.namelist()
     assert "metadata.json" in names
-    assert all(n == "metadata.json" or (n.startswith("arrays/") and n.endswith(".npy")) for n in names)
+    assert all(
+        n == "metadata.json" or (n.startswith("arrays/") and n.endswith(".npy")) for n in names
+    )
 
 
 def test_unsupported_objects_are_refused(tmp_path):

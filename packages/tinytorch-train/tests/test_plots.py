@@ -7,9 +7,15 @@ import pytest
 from tinytorch.train import compute_confusion_matrix, plot_confusion_matrix, plot_training_history
 
 PNG = b"\x89PNG\r\n\x1a\n"
-HISTORY = {"epoch": [1, 2, 3], "train_loss": [1.0, 0.7, 0.5], "val_loss": [1.1, 0.8, 0.7],
-           "train_accuracy": [0.5, 0.7, 0.8], "val_accuracy": [0.4, 0.6, 0.7],
-           "lr": [0.1] * 3, "time": [1.0] * 3}
+HISTORY = {
+    "epoch": [1, 2, 3],
+    "train_loss": [1.0, 0.7, 0.5],
+    "val_loss": [1.1, 0.8, 0.7],
+    "train_accuracy": [0.5, 0.7, 0.8],
+    "val_accuracy": [0.4, 0.6, 0.7],
+    "lr": [0.1] * 3,
+    "time": [1.0] * 3,
+}
 
 
 def test_without_matplotlib_the_error_names_the_extra(monkeypatch, tmp_path):

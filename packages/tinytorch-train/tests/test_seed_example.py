@@ -17,7 +17,7 @@ import zipfile
 import numpy as np
 import pytest
 
-SEED_EXAMPLE = '''
+SEED_EXAMPLE = """
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.layers import Dense
 from tinytorch.core.spatial import Conv2D
@@ -52,7 +52,7 @@ history = trainer.fit(train_loader, val_dataloader=test_loader, epochs=30,
 test_accuracy = evaluate_model(model, test_loader)['accuracy']
 print(f"Test Accuracy: {test_accuracy:.1%}")
 plot_training_history(history)
-'''
+"""
 
 PER_BATCH = 12
 
@@ -61,16 +61,35 @@ def _cifar_archive(path):
     rng = np.random.default_rng(0)
 
     def batch(name):
-        return pickle.dumps({b"batch_label": name.encode(),
-                             b"labels": [int(v) for v in rng.integers(0, 10, PER_BATCH)],
-                             b"data": rng.integers(0, 256, (PER_BATCH, 3072), dtype=np.uint8),
-                             b"filenames": [b"x.png"] * PER_BATCH}, protocol=2)
+        return pickle.dumps(
+            {
+                b"batch_label": name.encode(),
+                b"labels": [int(v) for v in rng.integers(0, 10, PER_BATCH)],
+                b"data": rng.integers(0, 256, (PER_BATCH, 3072), dtype=np.uint8),
+                b"filenames": [b"x.png"] * PER_BATCH,
+            },
+            protocol=2,
+        )
 
     files = {f"data_batch_{i}": batch(f"training batch {i} of 5") for i in range(1, 6)}
     files["test_batch"] = batch("testing batch 1 of 1")
-    files["batches.meta"] = pickle.dumps({b"label_names": [b"airplane", b"automobile", b"bird",
-                                                           b"cat", b"deer", b"dog", b"frog",
-                                                           b"horse", b"ship", b"truck"]}, protocol=2)
+    files["batches.meta"] = pickle.dumps(
+        {
+            b"label_names": [
+                b"airplane",
+                b"automobile",
+                b"bird",
+                b"cat",
+                b"deer",
+                b"dog",
+                b"frog",
+                b"horse",
+                b"ship",
+                b"truck",
+            ]
+        },
+        protocol=2,
+    )
     with tarfile.open(path, "w:gz") as tf:
         for name, blob in files.items():
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
@@ -92,8 +111,10 @@ def cifar_mirror(tmp_path, monkeypatch):
     root = tmp_path / "data-root"
     root.mkdir()
     monkeypatch.setenv("TINYTORCH_DATA", str(root))
-    monkeypatch.setenv("TINYTORCH_CIFAR10_URL",
-                       f"http://127.0.0.1:{httpd.server_address[1]}/cifar-10-python.tar.gz")
+    monkeypatch.setenv(
+        "TINYTORCH_CIFAR10_URL",
+        f"http://127.0.0.1:{httpd.server_address[1]}/cifar-10-python.tar.gz",
+    )
     monkeypatch.setenv("TINYTORCH_CIFAR10_MD5", hashlib.md5(archive.read_bytes()).hexdigest())
     yield root
     httpd.shutdown()

@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import json, os, signal, sys
     import numpy as np
     import tinytorch.tensor as tt
@@ -41,16 +41,21 @@ SCRIPT = textwrap.dedent('''
     val = DataLoader(X, y, batch_size=160)
     history = trainer.fit(train, val, epochs=4, checkpoint_path=os.path.join(workdir, "run.ckpt"),
                           checkpoint_every=7, resume=resume, verbose=False)
-    np.savez(os.path.join(workdir, "final.npz"), **{k: v.numpy() for k, v in model.state_dict().items()})
+    final = {k: v.numpy() for k, v in model.state_dict().items()}
+    np.savez(os.path.join(workdir, "final.npz"), **final)
     history.pop("time")
     with open(os.path.join(workdir, "history.json"), "w") as f:
         json.dump(history, f)
-''')
+""")
 
 
 def _train(script, workdir, kill_at, mode):
-    return subprocess.run([sys.executable, str(script), str(workdir), str(kill_at), mode],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(script), str(workdir), str(kill_at), mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
@@ -82,7 +87,7 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path):
 
 
 def test_resumed_checkpoint_was_mid_epoch(tmp_path):
-    """The checkpoint the resume starts from is the mid-epoch one (step 42, 2 batches into epoch 3)."""
+    """The resume starts from the mid-epoch checkpoint (step 42, 2 batches into epoch 3)."""
     from tinytorch.train import load_checkpoint
 
     script = tmp_path / "train.py"

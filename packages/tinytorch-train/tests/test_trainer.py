@@ -48,11 +48,24 @@ def test_learns_spirals_and_records_history(tmp_path):
     model = mlp()
     trainer = Trainer(model, nn.CrossEntropyLoss(), Adam(lr=0.01), [Accuracy(), F1()])
     hist_path = tmp_path / "history.json"
-    history = trainer.fit(DataLoader(X, y, batch_size=32, shuffle=True, seed=0),
-                          val_dataloader=DataLoader(X, y, batch_size=200), epochs=40,
-                          history_path=hist_path, verbose=False)
-    assert set(history) == {"epoch", "train_loss", "train_accuracy", "train_f1", "val_loss",
-                            "val_accuracy", "val_f1", "lr", "time"}
+    history = trainer.fit(
+        DataLoader(X, y, batch_size=32, shuffle=True, seed=0),
+        val_dataloader=DataLoader(X, y, batch_size=200),
+        epochs=40,
+        history_path=hist_path,
+        verbose=False,
+    )
+    assert set(history) == {
+        "epoch",
+        "train_loss",
+        "train_accuracy",
+        "train_f1",
+        "val_loss",
+        "val_accuracy",
+        "val_f1",
+        "lr",
+        "time",
+    }
     assert history["epoch"] == list(range(1, 41)) and all(len(v) == 40 for v in history.values())
     assert history["train_loss"][-1] < history["train_loss"][0] / 4
     assert history["val_accuracy"][-1] > 0.95
@@ -84,9 +97,14 @@ def test_save_best_keeps_the_best_epoch(tmp_path):
     keep = LambdaCallback(on_epoch_end=lambda tr, epoch, logs: snapshots.append(weights(tr.model)))
     trainer = Trainer(model, nn.CrossEntropyLoss(), SGD(lr=0.5, momentum=0.9), callbacks=[keep])
     best = tmp_path / "best_model.pkl"
-    history = trainer.fit(DataLoader(X, y, batch_size=20, shuffle=True, seed=0),
-                          val_dataloader=DataLoader(Xv, yv, batch_size=50), epochs=12,
-                          save_best=True, checkpoint_path=best, verbose=False)
+    history = trainer.fit(
+        DataLoader(X, y, batch_size=20, shuffle=True, seed=0),
+        val_dataloader=DataLoader(Xv, yv, batch_size=50),
+        epochs=12,
+        save_best=True,
+        checkpoint_path=best,
+        verbose=False,
+    )
     i = int(np.argmin(history["val_loss"]))
     assert trainer.best_epoch == i and trainer.best_value == history["val_loss"][i]
     ckpt = load_checkpoint(best)
@@ -97,28 +115,35 @@ def test_save_best_keeps_the_best_epoch(tmp_path):
     fresh = mlp()
     load_model(fresh, best)
     assert evaluate_model(fresh, DataLoader(Xv, yv, batch_size=50), nn.CrossEntropyLoss())[
-        "loss"] == pytest.approx(history["val_loss"][i], rel=1e-5)
+        "loss"
+    ] == pytest.approx(history["val_loss"][i], rel=1e-5)
 
 
 def test_early_stopping_stops():
     X, y = spirals(100)
     stop = EarlyStopping(monitor="val_loss", patience=2, min_delta=10.0)  # nothing improves by 10
     trainer = Trainer(mlp(), nn.CrossEntropyLoss(), Adam(lr=0.01), callbacks=[stop])
-    history = trainer.fit(DataLoader(X, y, batch_size=50), DataLoader(X, y, batch_size=50),
-                          epochs=20, verbose=False)
+    history = trainer.fit(
+        DataLoader(X, y, batch_size=50), DataLoader(X, y, batch_size=50), epochs=20, verbose=False
+    )
     assert len(history["epoch"]) == 3 and stop.stopped_epoch == 2 and stop.best_epoch == 0
     with pytest.raises(KeyError, match="val_accuracy"):
-        Trainer(mlp(), nn.CrossEntropyLoss(), Adam(lr=0.01),
-                callbacks=[EarlyStopping("val_accuracy")]).fit(
-            DataLoader(X, y, batch_size=50), DataLoader(X, y, batch_size=50), verbose=False)
+        Trainer(
+            mlp(), nn.CrossEntropyLoss(), Adam(lr=0.01), callbacks=[EarlyStopping("val_accuracy")]
+        ).fit(DataLoader(X, y, batch_size=50), DataLoader(X, y, batch_size=50), verbose=False)
 
 
 def test_scheduler_and_grad_clip():
     X, y = spirals(100)
     model = mlp()
     opt = SGD(model.parameters(), lr=0.1)
-    trainer = Trainer(model, nn.CrossEntropyLoss(), opt, scheduler=StepLR(opt, step_size=2, gamma=0.5),
-                      grad_clip=0.01)
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        scheduler=StepLR(opt, step_size=2, gamma=0.5),
+        grad_clip=0.01,
+    )
     history = trainer.fit(DataLoader(X, y, batch_size=50), epochs=5, verbose=False)
     assert history["lr"] == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
 
@@ -152,11 +177,23 @@ def _run(tmp_path, crash_at=None, resume=False, every="epoch", prefetch=2, trans
     tf = nn_flip() if transform else None
     loader = DataLoader(X, y, batch_size=16, shuffle=True, seed=3, prefetch=prefetch, transform=tf)
     callbacks = [Crash(crash_at)] if crash_at else []
-    trainer = Trainer(model, nn.CrossEntropyLoss(), opt, [Accuracy()],
-                      scheduler=StepLR(opt, step_size=1, gamma=0.9), callbacks=callbacks)
-    history = trainer.fit(loader, DataLoader(X, y, batch_size=80), epochs=4,
-                          checkpoint_path=tmp_path / "run.ckpt", checkpoint_every=every,
-                          resume=resume, verbose=False)
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        [Accuracy()],
+        scheduler=StepLR(opt, step_size=1, gamma=0.9),
+        callbacks=callbacks,
+    )
+    history = trainer.fit(
+        loader,
+        DataLoader(X, y, batch_size=80),
+        epochs=4,
+        checkpoint_path=tmp_path / "run.ckpt",
+        checkpoint_every=every,
+        resume=resume,
+        verbose=False,
+    )
     return weights(model), {k: v for k, v in history.items() if k != "time"}
 
 
@@ -177,15 +214,20 @@ def nn_flip():
     return Compose([Jitter(tt.Generator(7))])
 
 
-@pytest.mark.parametrize("every,crash_at,prefetch,transform", [
-    ("epoch", 25, 2, False),  # crash in epoch 2 -> resume from the end of epoch 1
-    (3, 25, 2, False),        # mid-epoch checkpoint at step 24
-    (4, 37, 0, True),         # mid-epoch, with a random transform (prefetch=0)
-])
+@pytest.mark.parametrize(
+    "every,crash_at,prefetch,transform",
+    [
+        ("epoch", 25, 2, False),  # crash in epoch 2 -> resume from the end of epoch 1
+        (3, 25, 2, False),  # mid-epoch checkpoint at step 24
+        (4, 37, 0, True),  # mid-epoch, with a random transform (prefetch=0)
+    ],
+)
 def test_resume_in_process_is_exact(tmp_path, every, crash_at, prefetch, transform):
     w_ref, h_ref = _run(tmp_path / "ref", every=every, prefetch=prefetch, transform=transform)
     with pytest.raises(KeyboardInterrupt):
-        _run(tmp_path / "cut", crash_at=crash_at, every=every, prefetch=prefetch, transform=transform)
+        _run(
+            tmp_path / "cut", crash_at=crash_at, every=every, prefetch=prefetch, transform=transform
+        )
     w, h = _run(tmp_path / "cut", resume=True, every=every, prefetch=prefetch, transform=transform)
     assert h == h_ref
     for k in w_ref:
@@ -195,7 +237,11 @@ def test_resume_in_process_is_exact(tmp_path, every, crash_at, prefetch, transfo
 def test_resume_into_another_architecture_is_a_clear_error(tmp_path):
     X, y = spirals(64)
     Trainer(mlp(hidden=16), nn.CrossEntropyLoss(), Adam(lr=0.01)).fit(
-        DataLoader(X, y, batch_size=32), epochs=1, checkpoint_path=tmp_path / "r.ckpt", verbose=False)
+        DataLoader(X, y, batch_size=32),
+        epochs=1,
+        checkpoint_path=tmp_path / "r.ckpt",
+        verbose=False,
+    )
     other = Trainer(mlp(hidden=32), nn.CrossEntropyLoss(), Adam(lr=0.01))
     with pytest.raises(CheckpointError, match=r"0.weight: checkpoint \(16, 2\) vs model \(32, 2\)"):
         other.fit(DataLoader(X, y, batch_size=32), epochs=2, resume=tmp_path / "r.ckpt")

@@ -69,7 +69,9 @@ class LambdaCallback(Callback):
         names = {"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end"}
         unknown = set(hooks) - names
         if unknown:
-            raise TypeError(f"LambdaCallback: unknown hook(s) {sorted(unknown)}; use {sorted(names)}")
+            raise TypeError(
+                f"LambdaCallback: unknown hook(s) {sorted(unknown)}; use {sorted(names)}"
+            )
         for name, fn in hooks.items():
             setattr(self, name, fn)
 
@@ -91,8 +93,13 @@ class EarlyStopping(Callback):
         (0.6, 1)
     """
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
-                 mode: str = "auto"):
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        mode: str = "auto",
+    ):
         if mode not in ("min", "max", "auto"):
             raise ValueError(f"EarlyStopping: mode must be 'min', 'max' or 'auto', got {mode!r}")
         if not isinstance(patience, int) or patience < 0:
@@ -134,15 +141,19 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, trainer, epoch: int, logs: dict[str, Any]) -> None:
         """Read ``logs[monitor]`` and set ``trainer.stop_training`` when patience runs out."""
         if self.monitor not in logs or logs[self.monitor] is None:
-            raise KeyError(f"EarlyStopping: {self.monitor!r} is not in the epoch's history "
-                           f"(have {sorted(k for k, v in logs.items() if v is not None)})")
+            raise KeyError(
+                f"EarlyStopping: {self.monitor!r} is not in the epoch's history "
+                f"(have {sorted(k for k, v in logs.items() if v is not None)})"
+            )
         if self.step(logs[self.monitor]):
             trainer.stop_training = True
 
     def state_dict(self) -> dict:
         """best, best_epoch, wait, epochs_seen, stopped_epoch."""
-        return {k: getattr(self, k) for k in ("best", "best_epoch", "wait", "epochs_seen",
-                                               "stopped_epoch")}
+        return {
+            k: getattr(self, k)
+            for k in ("best", "best_epoch", "wait", "epochs_seen", "stopped_epoch")
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore `state_dict`."""
@@ -150,5 +161,7 @@ class EarlyStopping(Callback):
             setattr(self, k, v)
 
     def __repr__(self) -> str:
-        return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, "
-                f"min_delta={self.min_delta}, mode={self.mode!r})")
+        return (
+            f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, "
+            f"min_delta={self.min_delta}, mode={self.mode!r})"
+        )

@@ -87,8 +87,10 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
         obj = obj.numpy() if hasattr(obj, "numpy") else np.asarray(obj.data)
     if isinstance(obj, np.ndarray):
         if obj.dtype.hasobject:
-            raise CheckpointError(f"save_checkpoint: {where} is an object array; only plain "
-                                  "numeric/bool/string arrays can be saved (no pickling)")
+            raise CheckpointError(
+                f"save_checkpoint: {where} is an object array; only plain "
+                "numeric/bool/string arrays can be saved (no pickling)"
+            )
         name = f"arrays/a{len(arrays)}.npy"
         arrays[name] = np.ascontiguousarray(obj)
         return {"__ndarray__": name}
@@ -106,8 +108,10 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
         items = []
         for k, v in obj.items():
             if not isinstance(k, (str, int, float, bool)) and k is not None:
-                raise CheckpointError(f"save_checkpoint: {where} has a key of type "
-                                      f"{type(k).__name__}; keys must be str, int or float")
+                raise CheckpointError(
+                    f"save_checkpoint: {where} has a key of type "
+                    f"{type(k).__name__}; keys must be str, int or float"
+                )
             items.append([k, _encode(v, arrays, f"{where}[{k!r}]")])
         return {"__items__": items}
     raise CheckpointError(
@@ -123,7 +127,9 @@ def _decode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
         if set(obj) == {"__ndarray__"}:
             name = obj["__ndarray__"]
             if name not in arrays:
-                raise CheckpointError(f"load_checkpoint: the metadata refers to a missing array {name!r}")
+                raise CheckpointError(
+                    f"load_checkpoint: the metadata refers to a missing array {name!r}"
+                )
             return arrays[name]
         if set(obj) == {"__tuple__"}:
             return tuple(_decode(v, arrays) for v in obj["__tuple__"])
@@ -153,7 +159,7 @@ def architecture_signature(model_or_state) -> list[list]:
 
 
 def check_architecture(model, signature, source: str = "checkpoint") -> None:
-    """Raise `CheckpointError` naming every key and shape where ``signature`` differs from ``model``.
+    """Raise `CheckpointError` naming each key and shape where ``signature`` and ``model`` differ.
 
     Examples:
         >>> from tinytorch.nn import Linear
@@ -223,7 +229,7 @@ def atomic_write_bytes(path, data: bytes) -> Path:
 
 
 def save_checkpoint(path, **parts) -> Path:
-    """Save ``parts`` (numbers, strings, lists, dicts, numpy arrays, tensors) atomically to ``path``.
+    """Save ``parts`` (numbers, strings, lists, dicts, arrays, tensors) atomically to ``path``.
 
     A ``model=`` part that is a `tinytorch.nn.Module` is stored as its state dict, and its
     architecture signature is recorded, so that loading into another architecture fails with
@@ -262,8 +268,10 @@ def save_checkpoint(path, **parts) -> Path:
 def _not_a_checkpoint(path: Path, head: bytes, why: str) -> CheckpointError:
     hint = ""
     if head[:1] == b"\x80" or head[:1] in (b"(", b"]", b"}", b"c"):
-        hint = (" It looks like a Python pickle: TinyTorch never unpickles files (unpickling can "
-                "run arbitrary code); re-save it with tinytorch.train.save_checkpoint.")
+        hint = (
+            " It looks like a Python pickle: TinyTorch never unpickles files (unpickling can "
+            "run arbitrary code); re-save it with tinytorch.train.save_checkpoint."
+        )
     return CheckpointError(f"{path}: not a TinyTorch checkpoint ({why}).{hint}")
 
 
@@ -297,19 +305,23 @@ def load_checkpoint(path) -> dict[str, Any]:
                 raise _not_a_checkpoint(path, head, "unknown format")
             version = meta.get("format_version")
             if not isinstance(version, int) or version > FORMAT_VERSION:
-                raise CheckpointError(f"{path}: checkpoint format version {version!r} is newer "
-                                      f"than this tinytorch-train reads ({FORMAT_VERSION})")
+                raise CheckpointError(
+                    f"{path}: checkpoint format version {version!r} is newer "
+                    f"than this tinytorch-train reads ({FORMAT_VERSION})"
+                )
             arrays = {}
             for name in names:
                 if name.startswith("arrays/") and name.endswith(".npy"):
                     with zf.open(name) as f:
                         arrays[name] = np.lib.format.read_array(
-                            io.BytesIO(f.read()), allow_pickle=False)
+                            io.BytesIO(f.read()), allow_pickle=False
+                        )
     except CheckpointError:
         raise
     except ValueError as e:  # object arrays refuse to load without pickle
-        raise CheckpointError(f"{path}: unreadable array in checkpoint ({e}); "
-                              "loading never unpickles") from None
+        raise CheckpointError(
+            f"{path}: unreadable array in checkpoint ({e}); loading never unpickles"
+        ) from None
     except (zipfile.BadZipFile, OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path}: damaged checkpoint ({type(e).__name__}: {e})") from None
     out = _decode(meta.get("parts", {}), arrays)
@@ -321,7 +333,7 @@ def load_checkpoint(path) -> dict[str, Any]:
 
 
 def load_model(model, path_or_checkpoint) -> Any:
-    """Load a checkpoint's weights into ``model`` after checking its architecture; returns the model.
+    """Load a checkpoint's weights into ``model`` after checking its architecture; returns it.
 
     Examples:
         >>> import os, tempfile
@@ -339,7 +351,8 @@ def load_model(model, path_or_checkpoint) -> Any:
         ckpt = load_checkpoint(ckpt)
     if "model" not in ckpt:
         raise CheckpointError(f"the {source} holds no model weights")
-    check_architecture(model, ckpt.get("architecture") or architecture_signature(ckpt["model"]),
-                       source)
+    check_architecture(
+        model, ckpt.get("architecture") or architecture_signature(ckpt["model"]), source
+    )
     model.load_state_dict(ckpt["model"])
     return model

@@ -74,17 +74,23 @@ def compute_confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> 
     """
     t, p = to_labels(y_true), to_labels(y_pred)
     if t.shape != p.shape:
-        raise ValueError(f"compute_confusion_matrix: {t.shape[0]} targets but {p.shape[0]} predictions")
+        raise ValueError(
+            f"compute_confusion_matrix: {t.shape[0]} targets but {p.shape[0]} predictions"
+        )
     if t.size and min(t.min(), p.min()) < 0:
         raise ValueError("compute_confusion_matrix: labels must be >= 0")
     seen = int(max(t.max(), p.max())) + 1 if t.size else 0
     if num_classes is None:
         num_classes = seen
     elif seen > num_classes:
-        raise ValueError(f"compute_confusion_matrix: label {seen - 1} out of range for "
-                         f"num_classes={num_classes}")
-    return np.bincount(t * num_classes + p, minlength=num_classes * num_classes).reshape(
-        num_classes, num_classes).astype(np.int64)
+        raise ValueError(
+            f"compute_confusion_matrix: label {seen - 1} out of range for num_classes={num_classes}"
+        )
+    return (
+        np.bincount(t * num_classes + p, minlength=num_classes * num_classes)
+        .reshape(num_classes, num_classes)
+        .astype(np.int64)
+    )
 
 
 class Metric:
@@ -121,15 +127,19 @@ class Metric:
     def __call__(self, outputs, targets) -> Any:
         """The metric of one batch alone (does not touch the running counts)."""
         fresh = type(self).__new__(type(self))
-        fresh.__dict__.update({k: v for k, v in self.__dict__.items() if k not in self._state_names})
+        fresh.__dict__.update(
+            {k: v for k, v in self.__dict__.items() if k not in self._state_names}
+        )
         fresh.reset()
         fresh.update(outputs, targets)
         return fresh.compute()
 
     def state_dict(self) -> dict:
         """The running counts (numbers and arrays)."""
-        return {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                for k, v in ((k, getattr(self, k)) for k in self._state_names)}
+        return {
+            k: (v.copy() if isinstance(v, np.ndarray) else v)
+            for k, v in ((k, getattr(self, k)) for k in self._state_names)
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore the running counts from `state_dict`."""
@@ -221,8 +231,10 @@ class _ConfusionMetric(Metric):
 
     def __init__(self, num_classes: int | None = None, average: str | None = "macro"):
         if average not in ("macro", "micro", "weighted", None):
-            raise ValueError(f"{type(self).__name__}: average must be 'macro', 'micro', "
-                             f"'weighted' or None (per class), got {average!r}")
+            raise ValueError(
+                f"{type(self).__name__}: average must be 'macro', 'micro', "
+                f"'weighted' or None (per class), got {average!r}"
+            )
         self.num_classes = num_classes
         self.average = average
         super().__init__()
@@ -237,8 +249,10 @@ class _ConfusionMetric(Metric):
         p, t = to_labels(outputs), _targets(targets)
         n = max(self.cm.shape[0], int(max(p.max(initial=-1), t.max(initial=-1))) + 1)
         if self.num_classes is not None and n > self.num_classes:
-            raise ValueError(f"{type(self).__name__}: label {n - 1} out of range for "
-                             f"num_classes={self.num_classes}")
+            raise ValueError(
+                f"{type(self).__name__}: label {n - 1} out of range for "
+                f"num_classes={self.num_classes}"
+            )
         if n > self.cm.shape[0]:
             grown = np.zeros((n, n), dtype=np.int64)
             grown[: self.cm.shape[0], : self.cm.shape[0]] = self.cm

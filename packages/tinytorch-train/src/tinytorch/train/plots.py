@@ -25,7 +25,7 @@ def _pyplot():
         import matplotlib
     except ImportError:
         raise ImportError(
-            "plotting needs matplotlib, an optional extra: pip install \"tinytorch-train[plot]\" "
+            'plotting needs matplotlib, an optional extra: pip install "tinytorch-train[plot]" '
             "(or pip install matplotlib)"
         ) from None
     matplotlib.use("Agg", force=True)
@@ -34,7 +34,9 @@ def _pyplot():
     return plt
 
 
-def plot_training_history(history: dict, path="training_history.png", title: str | None = None) -> Path:
+def plot_training_history(
+    history: dict, path="training_history.png", title: str | None = None
+) -> Path:
     """Plot losses (train and validation) and every other metric per epoch; save a PNG.
 
     Returns the path written.
@@ -42,27 +44,35 @@ def plot_training_history(history: dict, path="training_history.png", title: str
     Examples:
         >>> import os, tempfile
         >>> h = {"train_loss": [1.0, 0.5], "val_loss": [1.2, 0.7], "val_accuracy": [0.4, 0.8]}
-        >>> plot_training_history(h, os.path.join(tempfile.mkdtemp(), "h.png")).name  # doctest: +SKIP
+        >>> path = os.path.join(tempfile.mkdtemp(), "h.png")
+        >>> plot_training_history(h, path).name  # doctest: +SKIP
         'h.png'
     """
     if not isinstance(history, dict):
-        raise TypeError(f"plot_training_history: expected a history dict, got {type(history).__name__}")
-    series = {k: v for k, v in history.items()
-              if k not in ("epoch", "time", "lr") and isinstance(v, list) and v
-              and all(isinstance(x, (int, float)) or x is None for x in v)}
+        raise TypeError(
+            f"plot_training_history: expected a history dict, got {type(history).__name__}"
+        )
+    series = {
+        k: v
+        for k, v in history.items()
+        if k not in ("epoch", "time", "lr")
+        and isinstance(v, list)
+        and v
+        and all(isinstance(x, (int, float)) or x is None for x in v)
+    }
     if not series:
         raise ValueError("plot_training_history: the history has no per-epoch values to plot")
     plt = _pyplot()
     losses = {k: v for k, v in series.items() if "loss" in k}
     others = {k: v for k, v in series.items() if "loss" not in k}
-    panels = [p for p in (losses, others) if p]
+    panels = [(p, label) for p, label in ((losses, "loss"), (others, "value")) if p]
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
-    for ax, panel, label in zip(axes[0], panels, ("loss" if losses else "metric", "metric")):
+    for ax, (panel, label) in zip(axes[0], panels, strict=True):
         for name, values in panel.items():
             vals = [np.nan if v is None else v for v in values]
             ax.plot(range(1, len(vals) + 1), vals, marker="o", label=name)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(label if panel is not others else "value")
+        ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()
     if title:
@@ -75,13 +85,16 @@ def plot_training_history(history: dict, path="training_history.png", title: str
     return path
 
 
-def plot_confusion_matrix(cm, classes=None, path="confusion_matrix.png", normalize: bool = False) -> Path:
+def plot_confusion_matrix(
+    cm, classes=None, path="confusion_matrix.png", normalize: bool = False
+) -> Path:
     """Plot a confusion matrix (rows: true class, columns: predicted) with counts; save a PNG.
 
     Examples:
         >>> import os, tempfile
         >>> cm = [[5, 1], [2, 7]]
-        >>> plot_confusion_matrix(cm, ["cat", "dog"], os.path.join(tempfile.mkdtemp(), "cm.png")).name  # doctest: +SKIP
+        >>> path = os.path.join(tempfile.mkdtemp(), "cm.png")
+        >>> plot_confusion_matrix(cm, ["cat", "dog"], path).name  # doctest: +SKIP
         'cm.png'
     """
     cm = np.asarray(cm)
@@ -108,8 +121,15 @@ def plot_confusion_matrix(cm, classes=None, path="confusion_matrix.png", normali
     for i in range(n):
         for j in range(n):
             text = f"{shown[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
-            ax.text(j, i, text, ha="center", va="center",
-                    color="white" if shown[i, j] > threshold else "black", fontsize=8)
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                color="white" if shown[i, j] > threshold else "black",
+                fontsize=8,
+            )
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

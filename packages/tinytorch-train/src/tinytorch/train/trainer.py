@@ -68,8 +68,7 @@ __all__ = ["Trainer", "evaluate_model", "save_history", "load_history", "last_ch
 def _split_batch(batch):
     if isinstance(batch, (tuple, list)) and len(batch) >= 2:
         return batch[0], batch[1]
-    raise ValueError("Trainer: each batch must be (inputs, targets); got a "
-                     f"{type(batch).__name__}")
+    raise ValueError(f"Trainer: each batch must be (inputs, targets); got a {type(batch).__name__}")
 
 
 def _as_tensor(x):
@@ -116,10 +115,12 @@ def save_history(history: dict, path) -> Path:
 
     Examples:
         >>> import os, tempfile
-        >>> p = save_history({"train_loss": [0.5, 0.25]}, os.path.join(tempfile.mkdtemp(), "h.json"))
+        >>> path = os.path.join(tempfile.mkdtemp(), "h.json")
+        >>> p = save_history({"train_loss": [0.5, 0.25]}, path)
         >>> load_history(p)
         {'train_loss': [0.5, 0.25]}
     """
+
     def clean(v):
         if isinstance(v, float) and not math.isfinite(v):
             return None
@@ -235,29 +236,44 @@ class Trainer:
         True
     """
 
-    def __init__(self, model, loss_fn, optimizer, metrics=None, scheduler=None, callbacks=None,
-                 seed: int | None = 0, grad_clip: float | None = None,
-                 scheduler_step: str = "epoch"):
+    def __init__(
+        self,
+        model,
+        loss_fn,
+        optimizer,
+        metrics=None,
+        scheduler=None,
+        callbacks=None,
+        seed: int | None = 0,
+        grad_clip: float | None = None,
+        scheduler_step: str = "epoch",
+    ):
         if not hasattr(model, "parameters"):
             raise TypeError(f"Trainer: model must be a Module, got {type(model).__name__}")
         if not callable(loss_fn):
             raise TypeError(f"Trainer: loss_fn must be callable, got {type(loss_fn).__name__}")
         if scheduler_step not in ("epoch", "batch"):
-            raise ValueError(f"Trainer: scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}")
+            raise ValueError(
+                f"Trainer: scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}"
+            )
         if grad_clip is not None and not grad_clip > 0:
             raise ValueError(f"Trainer: grad_clip must be > 0, got {grad_clip}")
         metrics = list(metrics or [])
         for m in metrics:
             if not isinstance(m, Metric):
-                raise TypeError(f"Trainer: metrics must be Metric objects (Accuracy(), F1(), ...), "
-                                f"got {type(m).__name__}")
+                raise TypeError(
+                    f"Trainer: metrics must be Metric objects (Accuracy(), F1(), ...), "
+                    f"got {type(m).__name__}"
+                )
         names = [m.name for m in metrics]
         if len(set(names)) != len(names):
             raise ValueError(f"Trainer: two metrics share a name: {names}")
         callbacks = list(callbacks or [])
         for c in callbacks:
             if not isinstance(c, Callback):
-                raise TypeError(f"Trainer: callbacks must be Callback objects, got {type(c).__name__}")
+                raise TypeError(
+                    f"Trainer: callbacks must be Callback objects, got {type(c).__name__}"
+                )
         self.model = model
         self.loss_fn = loss_fn
         if hasattr(optimizer, "is_bound") and not optimizer.is_bound:
@@ -281,8 +297,9 @@ class Trainer:
         """The first param group's current learning rate."""
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def _state(self, train_loader, val_loader, batches_done: int, running: dict | None,
-               extra: dict) -> dict:
+    def _state(
+        self, train_loader, val_loader, batches_done: int, running: dict | None, extra: dict
+    ) -> dict:
         return {
             "model": self.model,
             "optimizer": self.optimizer.state_dict(),
@@ -291,12 +308,22 @@ class Trainer:
             "global_step": self.global_step,
             "batches_done": batches_done,
             "running": running,
-            "train_loader": train_loader.state_dict() if hasattr(train_loader, "state_dict") else None,
-            "val_loader": (val_loader.state_dict()
-                           if val_loader is not None and hasattr(val_loader, "state_dict") else None),
-            "train_transform_generators": [g.get_state() for g in _transform_generators(train_loader)],
-            "val_transform_generators": ([g.get_state() for g in _transform_generators(val_loader)]
-                                         if val_loader is not None else []),
+            "train_loader": train_loader.state_dict()
+            if hasattr(train_loader, "state_dict")
+            else None,
+            "val_loader": (
+                val_loader.state_dict()
+                if val_loader is not None and hasattr(val_loader, "state_dict")
+                else None
+            ),
+            "train_transform_generators": [
+                g.get_state() for g in _transform_generators(train_loader)
+            ],
+            "val_transform_generators": (
+                [g.get_state() for g in _transform_generators(val_loader)]
+                if val_loader is not None
+                else []
+            ),
             "default_generator": tt.default_generator.get_state(),
             "metrics": [m.state_dict() for m in self.metrics],
             "callbacks": [c.state_dict() for c in self.callbacks],
@@ -307,7 +334,7 @@ class Trainer:
         }
 
     def save_checkpoint(self, path, train_loader=None, val_loader=None, **extra) -> Path:
-        """Write a resume checkpoint of everything `fit` needs to continue exactly (at an epoch end).
+        """Write a checkpoint of everything `fit` needs to continue exactly (at an epoch end).
 
         Examples:
             >>> import os, tempfile
@@ -318,11 +345,19 @@ class Trainer:
             >>> path.name
             't.ckpt'
         """
-        state = self._state(train_loader, val_loader, 0, None, extra) if train_loader is not None \
-            else {"model": self.model, "optimizer": self.optimizer.state_dict(),
-                  "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-                  "epoch": self.epoch, "global_step": self.global_step, "history": self.history,
-                  **extra}
+        state = (
+            self._state(train_loader, val_loader, 0, None, extra)
+            if train_loader is not None
+            else {
+                "model": self.model,
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+                "epoch": self.epoch,
+                "global_step": self.global_step,
+                "history": self.history,
+                **extra,
+            }
+        )
         return save_checkpoint(path, **state)
 
     def load_checkpoint(self, path, train_loader=None, val_loader=None) -> dict:
@@ -343,8 +378,11 @@ class Trainer:
         ckpt = load_checkpoint(path)
         if "model" not in ckpt:
             raise CheckpointError(f"{path}: holds no model weights")
-        check_architecture(self.model, ckpt.get("architecture") or architecture_signature(ckpt["model"]),
-                           f"checkpoint {path}")
+        check_architecture(
+            self.model,
+            ckpt.get("architecture") or architecture_signature(ckpt["model"]),
+            f"checkpoint {path}",
+        )
         self.model.load_state_dict(ckpt["model"])
         if ckpt.get("optimizer") is not None:
             self.optimizer.load_state_dict(ckpt["optimizer"])
@@ -363,32 +401,47 @@ class Trainer:
             train_loader.load_state_dict(ckpt["train_loader"])
         if val_loader is not None and ckpt.get("val_loader") is not None:
             val_loader.load_state_dict(ckpt["val_loader"])
-        for loader, key in ((train_loader, "train_transform_generators"),
-                            (val_loader, "val_transform_generators")):
+        for loader, key in (
+            (train_loader, "train_transform_generators"),
+            (val_loader, "val_transform_generators"),
+        ):
             if loader is None:
                 continue
             gens, states = _transform_generators(loader), ckpt.get(key) or []
             if len(gens) != len(states):
-                raise CheckpointError(f"{path}: {len(states)} transform generator state(s) saved, "
-                                      f"but the loader's transforms hold {len(gens)}")
-            for g, s in zip(gens, states):
+                raise CheckpointError(
+                    f"{path}: {len(states)} transform generator state(s) saved, "
+                    f"but the loader's transforms hold {len(gens)}"
+                )
+            for g, s in zip(gens, states, strict=True):
                 g.set_state(s)
         saved_metrics = ckpt.get("metrics") or []
         if saved_metrics and len(saved_metrics) == len(self.metrics):
-            for m, s in zip(self.metrics, saved_metrics):
+            for m, s in zip(self.metrics, saved_metrics, strict=True):
                 m.load_state_dict(s)
         saved_cbs = ckpt.get("callbacks") or []
         if saved_cbs and len(saved_cbs) == len(self.callbacks):
-            for c, s in zip(self.callbacks, saved_cbs):
+            for c, s in zip(self.callbacks, saved_cbs, strict=True):
                 c.load_state_dict(s)
         return ckpt
 
     # ---------------------------------------------------------------- fit
-    def fit(self, train_loader: Iterable, val_dataloader: Iterable | None = None, epochs: int = 1,
-            save_best: bool = False, checkpoint_path=None, monitor: str = "val_loss",
-            mode: str = "auto", resume=None, checkpoint_every="epoch", history_path=None,
-            progress: bool | None = None, verbose: bool = True) -> dict[str, list]:
-        """Train for ``epochs`` epochs (in total, counting those before a resume); return the history.
+    def fit(
+        self,
+        train_loader: Iterable,
+        val_dataloader: Iterable | None = None,
+        epochs: int = 1,
+        save_best: bool = False,
+        checkpoint_path=None,
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        resume=None,
+        checkpoint_every="epoch",
+        history_path=None,
+        progress: bool | None = None,
+        verbose: bool = True,
+    ) -> dict[str, list]:
+        """Train for ``epochs`` epochs in all (counting those before a resume); return the history.
 
         Args:
             train_loader: yields ``(inputs, targets)`` batches (a `DataLoader`).
@@ -421,19 +474,24 @@ class Trainer:
         """
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
-        if checkpoint_every != "epoch" and not (isinstance(checkpoint_every, int)
-                                                and checkpoint_every > 0):
-            raise ValueError(f"fit: checkpoint_every must be 'epoch' or an int > 0, got {checkpoint_every!r}")
+        if checkpoint_every != "epoch" and not (
+            isinstance(checkpoint_every, int) and checkpoint_every > 0
+        ):
+            raise ValueError(
+                f"fit: checkpoint_every must be 'epoch' or an int > 0, got {checkpoint_every!r}"
+            )
         if save_best and checkpoint_path is None:
             checkpoint_path = "best_model.ckpt"
         if monitor.startswith("val_") and val_dataloader is None:
-            monitor = "train_" + monitor[len("val_"):]
+            monitor = "train_" + monitor[len("val_") :]
         if mode not in ("min", "max", "auto"):
             raise ValueError(f"fit: mode must be 'min', 'max' or 'auto', got {mode!r}")
         minimize = ("loss" in monitor) if mode == "auto" else mode == "min"
         resume_path = None
         if checkpoint_path is not None:
-            resume_path = last_checkpoint_path(checkpoint_path) if save_best else Path(checkpoint_path)
+            resume_path = (
+                last_checkpoint_path(checkpoint_path) if save_best else Path(checkpoint_path)
+            )
 
         running = None
         if resume is True:
@@ -458,8 +516,17 @@ class Trainer:
                 for c in self.callbacks:
                     c.on_epoch_begin(self, epoch)
                 t0 = time.perf_counter() - (running or {}).get("elapsed", 0.0)
-                record = self._train_epoch(train_loader, val_dataloader, epoch, epochs, running,
-                                           checkpoint_every, resume_path, bar, t0)
+                record = self._train_epoch(
+                    train_loader,
+                    val_dataloader,
+                    epoch,
+                    epochs,
+                    running,
+                    checkpoint_every,
+                    resume_path,
+                    bar,
+                    t0,
+                )
                 running = None
                 if val_dataloader is not None:
                     val = evaluate_model(self.model, val_dataloader, self.loss_fn, self.metrics)
@@ -476,18 +543,28 @@ class Trainer:
                     c.on_epoch_end(self, epoch, record)
                 if save_best:
                     if monitor not in record:
-                        raise KeyError(f"fit: monitor {monitor!r} is not in the history "
-                                       f"(have {sorted(record)})")
+                        raise KeyError(
+                            f"fit: monitor {monitor!r} is not in the history "
+                            f"(have {sorted(record)})"
+                        )
                     value = float(record[monitor])
-                    better = (self.best_value is None or
-                              (value < self.best_value if minimize else value > self.best_value))
+                    better = self.best_value is None or (
+                        value < self.best_value if minimize else value > self.best_value
+                    )
                     if better and not math.isnan(value):
                         self.best_value, self.best_epoch = value, epoch
-                        save_checkpoint(checkpoint_path, model=self.model, epoch=epoch + 1,
-                                        monitor=monitor, value=value, history=self.history)
+                        save_checkpoint(
+                            checkpoint_path,
+                            model=self.model,
+                            epoch=epoch + 1,
+                            monitor=monitor,
+                            value=value,
+                            history=self.history,
+                        )
                 if resume_path is not None:
-                    save_checkpoint(resume_path, **self._state(train_loader, val_dataloader, 0,
-                                                               None, {}))
+                    save_checkpoint(
+                        resume_path, **self._state(train_loader, val_dataloader, 0, None, {})
+                    )
                 if history_path is not None:
                     save_history(self.history, history_path)
                 bar.epoch_done(record, verbose)
@@ -497,8 +574,9 @@ class Trainer:
             c.on_train_end(self, self.history)
         return self.history
 
-    def _train_epoch(self, loader, val_loader, epoch, epochs, running, checkpoint_every,
-                     resume_path, bar, t0) -> dict[str, Any]:
+    def _train_epoch(
+        self, loader, val_loader, epoch, epochs, running, checkpoint_every, resume_path, bar, t0
+    ) -> dict[str, Any]:
         self.model.train()
         if running is None:
             loss_sum, count, batches_done = 0.0, 0, 0
@@ -530,26 +608,39 @@ class Trainer:
             count += n
             for m in self.metrics:
                 m.update(out.detach(), y)
-            if isinstance(checkpoint_every, int) and resume_path is not None \
-                    and self.global_step % checkpoint_every == 0 and batches_done != total:
-                run = {"loss_sum": loss_sum, "count": count, "batches_done": batches_done,
-                       "elapsed": time.perf_counter() - t0}
-                save_checkpoint(resume_path, **self._state(loader, val_loader, batches_done,
-                                                           run, {}))
+            if (
+                isinstance(checkpoint_every, int)
+                and resume_path is not None
+                and self.global_step % checkpoint_every == 0
+                and batches_done != total
+            ):
+                run = {
+                    "loss_sum": loss_sum,
+                    "count": count,
+                    "batches_done": batches_done,
+                    "elapsed": time.perf_counter() - t0,
+                }
+                save_checkpoint(
+                    resume_path, **self._state(loader, val_loader, batches_done, run, {})
+                )
             bar.batch_done(value)
             for c in self.callbacks:
                 c.on_batch_end(self, self.global_step, {"loss": value, "epoch": epoch})
-        record: dict[str, Any] = {"epoch": epoch + 1,
-                                  "train_loss": loss_sum / count if count else float("nan")}
+        record: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "train_loss": loss_sum / count if count else float("nan"),
+        }
         for m in self.metrics:
             record[f"train_{m.name}"] = m.compute()
         record["lr"] = self.lr()
         return record
 
     def __repr__(self) -> str:
-        return (f"Trainer(model={type(self.model).__name__}, optimizer="
-                f"{type(self.optimizer).__name__}, metrics={[m.name for m in self.metrics]}, "
-                f"epoch={self.epoch})")
+        return (
+            f"Trainer(model={type(self.model).__name__}, optimizer="
+            f"{type(self.optimizer).__name__}, metrics={[m.name for m in self.metrics]}, "
+            f"epoch={self.epoch})"
+        )
 
 
 class _Progress:
@@ -559,11 +650,22 @@ class _Progress:
         self.bar = None
         self.task = None
         if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-                                transient=False)
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[info]}"),
+                transient=False,
+            )
             self.bar.start()
 
     def start_epoch(self, epoch, epochs, total, done):
@@ -578,8 +680,11 @@ class _Progress:
             self.bar.update(self.task, advance=1, info=f"loss {loss:.4f}")
 
     def epoch_done(self, record, verbose):
-        parts = [f"{k} {v:.4f}" for k, v in record.items()
-                 if k not in ("epoch", "time", "lr") and isinstance(v, float)]
+        parts = [
+            f"{k} {v:.4f}"
+            for k, v in record.items()
+            if k not in ("epoch", "time", "lr") and isinstance(v, float)
+        ]
         line = f"{self.label}: " + ", ".join(parts) + f" ({record['time']:.1f}s)"
         if self.bar is not None:
             self.bar.update(self.task, info=", ".join(parts))
@@ -589,4 +694,3 @@ class _Progress:
     def close(self):
         if self.bar is not None:
             self.bar.stop()
-
