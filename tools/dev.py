@@ -8,7 +8,8 @@
 Setup creates `.venv/` at the repository root (again if it is broken), upgrades pip to >= 25.1,
 installs the `build` dependency group, then every package under `packages/` editable and in
 dependency order (derived from each pyproject's dependencies on the other workspace packages),
-without build isolation. `test` and `setup` also install the `test` group. PyTorch 2.13.0
+without build isolation. `test` and `setup` also install the `test` group, `run` the `run`
+group. PyTorch 2.13.0
 (optional; parity tests use it) is installed with `--with-torch` or `TINYTORCH_WITH_TORCH=1`.
 
 Setup is idempotent: a stamp in `.venv/` records a hash of what each step installed from
@@ -320,7 +321,11 @@ def save_stamp(stamp: dict) -> None:
 
 
 def setup(*, test_tools: bool, torch: bool, force: bool, show_pip: bool) -> None:
-    """Make .venv match the workspace; reinstall only what changed."""
+    """Make .venv match the workspace; reinstall only what changed.
+
+    ``test_tools`` adds the `test` group (pytest, docs, plots); otherwise the `run` group
+    (what the main job needs beyond the packages, such as matplotlib for its plot).
+    """
     if sys.version_info < (3, 10):  # noqa: UP036 - dev.py may be started by an old python3
         die(f"TinyTorch needs Python >= 3.10; this is {sys.version.split()[0]}")
     t0 = time.monotonic()
@@ -373,8 +378,7 @@ def setup(*, test_tools: bool, torch: bool, force: bool, show_pip: bool) -> None
         save_stamp(stamp)
         did.append("packages")
 
-    if test_tools:
-        group("test")
+    group("test" if test_tools else "run")
 
     if torch:
         if "torch" not in dists or stamp.get("torch") != TORCH_SPEC:
