@@ -5,73 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import io
-import pickle
-import tarfile
 import threading
 
-import numpy as np
 import pytest
+from tinytorch.data import write_cifar10_archive
 
-CLASSES = [
-    b"airplane",
-    b"automobile",
-    b"bird",
-    b"cat",
-    b"deer",
-    b"dog",
-    b"frog",
-    b"horse",
-    b"ship",
-    b"truck",
-]
 PER_BATCH = 12
-
-
-def _batch(rng, n: int, name: str) -> tuple[bytes, np.ndarray, np.ndarray]:
-    data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
-    labels = rng.integers(0, 10, size=n)
-    entry = {
-        b"batch_label": name.encode(),
-        b"labels": [int(v) for v in labels],
-        b"data": data,
-        b"filenames": [f"img_{i}.png".encode() for i in range(n)],
-    }
-    return pickle.dumps(entry, protocol=2), data, labels
-
-
-def make_cifar_archive(path, seed: int = 0):
-    """Write a tiny cifar-10-python.tar.gz (5 train batches + test batch of PER_BATCH images)."""
-    rng = np.random.default_rng(seed)
-    files, train_x, train_y = {}, [], []
-    for i in range(1, 6):
-        blob, x, y = _batch(rng, PER_BATCH, f"training batch {i} of 5")
-        files[f"data_batch_{i}"] = blob
-        train_x.append(x)
-        train_y.append(y)
-    blob, test_x, test_y = _batch(rng, PER_BATCH, "testing batch 1 of 1")
-    files["test_batch"] = blob
-    files["batches.meta"] = pickle.dumps(
-        {b"label_names": CLASSES, b"num_cases_per_batch": PER_BATCH, b"num_vis": 3072}, protocol=2
-    )
-    with tarfile.open(path, "w:gz") as tf:
-        for name, blob in files.items():
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(blob)
-            tf.addfile(info, io.BytesIO(blob))
-    return {
-        "train_x": np.concatenate(train_x).reshape(-1, 3, 32, 32),
-        "train_y": np.concatenate(train_y).astype(np.int64),
-        "test_x": test_x.reshape(-1, 3, 32, 32),
-        "test_y": test_y.astype(np.int64),
-    }
 
 
 @pytest.fixture(scope="session")
 def cifar_archive(tmp_path_factory):
     """(archive bytes, md5, expected arrays) of a small synthetic CIFAR-10 archive."""
     path = tmp_path_factory.mktemp("cifar-src") / "cifar-10-python.tar.gz"
-    expected = make_cifar_archive(path)
+    expected = write_cifar10_archive(path, images_per_batch=PER_BATCH)
     blob = path.read_bytes()
     return {"path": path, "bytes": blob, "md5": hashlib.md5(blob).hexdigest(), **expected}
 

@@ -8,14 +8,11 @@ The data root is an empty folder, and the archive (official format, 60 + 12 imag
 import functools
 import hashlib
 import http.server
-import io
-import pickle
-import tarfile
 import threading
 import zipfile
 
-import numpy as np
 import pytest
+from tinytorch.data import write_cifar10_archive
 
 SEED_EXAMPLE = """
 from tinytorch.core.tensor import Tensor
@@ -57,52 +54,12 @@ plot_training_history(history)
 PER_BATCH = 12
 
 
-def _cifar_archive(path):
-    rng = np.random.default_rng(0)
-
-    def batch(name):
-        return pickle.dumps(
-            {
-                b"batch_label": name.encode(),
-                b"labels": [int(v) for v in rng.integers(0, 10, PER_BATCH)],
-                b"data": rng.integers(0, 256, (PER_BATCH, 3072), dtype=np.uint8),
-                b"filenames": [b"x.png"] * PER_BATCH,
-            },
-            protocol=2,
-        )
-
-    files = {f"data_batch_{i}": batch(f"training batch {i} of 5") for i in range(1, 6)}
-    files["test_batch"] = batch("testing batch 1 of 1")
-    files["batches.meta"] = pickle.dumps(
-        {
-            b"label_names": [
-                b"airplane",
-                b"automobile",
-                b"bird",
-                b"cat",
-                b"deer",
-                b"dog",
-                b"frog",
-                b"horse",
-                b"ship",
-                b"truck",
-            ]
-        },
-        protocol=2,
-    )
-    with tarfile.open(path, "w:gz") as tf:
-        for name, blob in files.items():
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(blob)
-            tf.addfile(info, io.BytesIO(blob))
-
-
 @pytest.fixture
 def cifar_mirror(tmp_path, monkeypatch):
     served = tmp_path / "served"
     served.mkdir()
     archive = served / "cifar-10-python.tar.gz"
-    _cifar_archive(archive)
+    write_cifar10_archive(archive, images_per_batch=PER_BATCH)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     handler.log_message = lambda *a: None
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -18,7 +18,7 @@ Examples:
 """
 
 from . import transforms
-from .cifar import CIFAR10
+from .cifar import CIFAR10, write_cifar10_archive
 from .dataset import Dataset, Subset, TensorDataset
 from .download import (
     ChecksumError,
@@ -55,6 +55,7 @@ __all__ = [
     "RandomHorizontalFlip",
     "ToTensor",
     "CIFAR10",
+    "write_cifar10_archive",
     "MNIST",
     "read_idx",
     "CharDataset",

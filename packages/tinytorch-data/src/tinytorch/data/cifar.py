@@ -232,3 +232,54 @@ class CIFAR10(TensorDataset):
                 f"CIFAR10: the archive did not contain {FOLDER}/ with all batches"
             )
         return folder
+
+
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def write_cifar10_archive(path, images_per_batch: int = 12, seed: int = 0) -> dict:
+    """Write a small random ``cifar-10-python.tar.gz`` in the official format; return its arrays.
+
+    Five training batches and one test batch of ``images_per_batch`` random images each,
+    pickled as the official archive is, so `CIFAR10` reads it unchanged: what the tests
+    and course labs use to exercise the real download and parsing path offline.
+
+    Returns:
+        ``{"train_x", "train_y", "test_x", "test_y"}``: the images (uint8, (N, 3, 32, 32))
+        and labels (int64) that were written.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "cifar-10-python.tar.gz"
+        >>> arrays = write_cifar10_archive(path, images_per_batch=4)
+        >>> arrays["train_x"].shape, arrays["test_y"].shape
+        ((20, 3, 32, 32), (4,))
+    """
+    import tarfile
+
+    rng = np.random.default_rng(seed)
+
+    def batch(name: str):
+        data = rng.integers(0, 256, size=(images_per_batch, 3072), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=images_per_batch)
+        entry = {b"batch_label": name.encode(), b"labels": [int(v) for v in labels],
+                 b"data": data, b"filenames": [f"img_{i}.png".encode() for i in range(images_per_batch)]}
+        return pickle.dumps(entry, protocol=2), data, labels
+
+    files, train_x, train_y = {}, [], []
+    for i in range(1, 6):
+        files[f"data_batch_{i}"], x, y = batch(f"training batch {i} of 5")
+        train_x.append(x)
+        train_y.append(y)
+    files["test_batch"], test_x, test_y = batch("testing batch 1 of 1")
+    files["batches.meta"] = pickle.dumps(
+        {b"label_names": [c.encode() for c in CLASSES], b"num_cases_per_batch": images_per_batch,
+         b"num_vis": 3072}, protocol=2)
+    with tarfile.open(path, "w:gz") as tf:
+        for name, blob in files.items():
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(blob)
+            tf.addfile(info, io.BytesIO(blob))
+    return {"train_x": np.concatenate(train_x).reshape(-1, 3, 32, 32),
+            "train_y": np.concatenate(train_y).astype(np.int64),
+            "test_x": test_x.reshape(-1, 3, 32, 32), "test_y": test_y.astype(np.int64)}
