@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The project's CIFAR-10 recipe: a small BatchNorm CNN, trained with TinyTorch end to end.
 
-    python benchmarks/cifar10.py [--epochs 15] [--batch-size 128] [--root DIR] [--archive PATH]
+    python benchmarks/cifar10.py [--epochs 8] [--batch-size 128] [--root DIR] [--archive PATH]
 
 Data: `tinytorch.data.CIFAR10` under the data root (``TINYTORCH_DATA``, else
 ~/.cache/tinytorch), or ``--archive`` pointing at a `cifar-10-python.tar.gz`; with
@@ -17,7 +17,11 @@ Recipe (chosen for 2 CPU cores: the three conv shapes the performance issue benc
 Augmentation: random crop (padding 4) and horizontal flip; inputs normalised with the
 training set's per-channel mean and std. Adam with a one-cycle learning rate (max 3e-3),
 weight decay 5e-4 (AdamW), label smoothing 0.05. It prints the test accuracy after every
-epoch, the wall time, and images/s; the history goes to runs/cifar10/history.json.
+epoch, the wall time, and images/s; the history goes to runs/cifar10/history.json and a
+plot of it to runs/cifar10/training_history.png (with matplotlib).
+
+Measured 2026-11-29 on 2 cores (Xeon, AVX-512): 8 epochs, 1,112 s, 77.9% test accuracy
+(per epoch: 57.8, 66.0, 68.3, 70.7, 72.1, 75.9, 77.3, 77.9).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ def build_model():
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--root", default=None, help="data root (default: TINYTORCH_DATA or ~/.cache/tinytorch)")
     parser.add_argument("--archive", default=None, help="a local cifar-10-python.tar.gz")
@@ -94,6 +98,10 @@ def main(argv=None) -> int:
                "train_images_per_s": round(images / wall, 1),
                "val_accuracy_per_epoch": history.get("val_accuracy")}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    try:
+        train.plot_training_history(history, path=out / "training_history.png")
+    except ImportError as exc:
+        print(f"no plot: {exc}")
     print(json.dumps(summary, indent=2))
     return 0
 
