@@ -251,6 +251,65 @@ def test_state_dict_exact_resume_between_and_within_epochs():
         np.testing.assert_array_equal(got[1], want[1])
 
 
+class Noise:
+    """A random transform with its own generator, as RandomCrop and RandomHorizontalFlip have."""
+
+    def __init__(self, seed):
+        self.generator = Generator(seed)
+
+    def __call__(self, xb):
+        return xb + self.generator.numpy.standard_normal(np.shape(xb))
+
+
+def _augmented(prefetch, seed=7, where="loader"):
+    from tinytorch.data import Compose, RandomHorizontalFlip
+
+    X = np.arange(40 * 4, dtype=np.float32).reshape(40, 1, 2, 2)
+    y = np.arange(40)
+    tf = Compose([Noise(11), RandomHorizontalFlip(generator=Generator(12))])
+    if where == "dataset":  # a per-sample transform on the dataset, seen through a Subset
+        data = Subset(TensorDataset(X, y, transform=tf), np.arange(40))
+        return DataLoader(data, batch_size=4, shuffle=True, seed=seed, prefetch=prefetch)
+    return DataLoader(X, y, batch_size=4, shuffle=True, seed=seed, transform=tf, prefetch=prefetch)
+
+
+@pytest.mark.parametrize(
+    "prefetch,where", [(0, "loader"), (1, "loader"), (3, "loader"), (3, "dataset")]
+)
+def test_mid_epoch_resume_replays_augmentations_despite_prefetch(prefetch, where):
+    ref = _augmented(prefetch, where=where)
+    want = flat(ref) + flat(ref)
+
+    a = _augmented(prefetch, where=where)
+    flat(a)
+    it = iter(a)
+    for _ in range(3):
+        next(it)
+    time.sleep(0.05)  # let the prefetch thread draw augmentations for the batches ahead
+    state = json.loads(json.dumps(a.state_dict()))
+    assert len(state["transforms"]) == 2 and state["batches_done"] == 3
+    it.close()
+
+    b = _augmented(prefetch, seed=999, where=where)
+    b.load_state_dict(state)
+    got = flat(b)
+    assert len(got) == 7
+    for (gx, gy), (wx, wy) in zip(got, want[13:], strict=True):
+        np.testing.assert_array_equal(gy, wy)
+        np.testing.assert_array_equal(gx, wx)  # same noise, same flips
+
+
+def test_load_state_dict_with_other_transforms_is_a_clear_error_and_changes_nothing():
+    a = _augmented(0)
+    state = a.state_dict()
+    X, y = arrays(10)
+    plain = DataLoader(X, y, batch_size=4, shuffle=True, seed=1)
+    before = plain.state_dict()
+    with pytest.raises(ValueError, match="2 transform generator state"):
+        plain.load_state_dict(state)
+    assert plain.state_dict() == before
+
+
 def test_default_seed_follows_manual_seed():
     from tinytorch.tensor import manual_seed
 

@@ -1,4 +1,4 @@
-"""The seed module reuses the one implementation, and tinytorch-data depends on the tensor layer only."""
+"""The seed module reuses the one implementation; tinytorch-data depends on the tensor layer only."""
 
 from pathlib import Path
 

@@ -25,6 +25,15 @@ SCRIPT = textwrap.dedent("""
     from tinytorch.train import Accuracy, Callback, Trainer
 
     workdir, kill_at, resume = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "resume"
+    augment = sys.argv[4] == "augment"
+
+    class Jitter:
+        def __init__(self, seed):
+            self.generator = tt.Generator(seed)
+
+        def __call__(self, xb):
+            noise = self.generator.numpy.standard_normal(xb.shape)
+            return (xb + 0.05 * noise).astype(np.float32)
 
     class KillAt(Callback):
         def on_batch_end(self, trainer, step, logs):
@@ -37,7 +46,8 @@ SCRIPT = textwrap.dedent("""
     opt = Adam(model.parameters(), lr=0.01)
     trainer = Trainer(model, nn.CrossEntropyLoss(), opt, [Accuracy()],
                       scheduler=StepLR(opt, step_size=1, gamma=0.8), callbacks=[KillAt()], seed=1)
-    train = DataLoader(X, y, batch_size=16, shuffle=True, seed=2)   # 20 steps per epoch
+    train = DataLoader(X, y, batch_size=16, shuffle=True, seed=2, prefetch=3,
+                       transform=Jitter(5) if augment else None)   # 20 steps per epoch
     val = DataLoader(X, y, batch_size=160)
     history = trainer.fit(train, val, epochs=4, checkpoint_path=os.path.join(workdir, "run.ckpt"),
                           checkpoint_every=7, resume=resume, verbose=False)
@@ -49,9 +59,9 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def _train(script, workdir, kill_at, mode):
+def _train(script, workdir, kill_at, mode, augment="plain"):
     return subprocess.run(
-        [sys.executable, str(script), str(workdir), str(kill_at), mode],
+        [sys.executable, str(script), str(workdir), str(kill_at), mode, augment],
         capture_output=True,
         text=True,
         timeout=120,
@@ -59,24 +69,25 @@ def _train(script, workdir, kill_at, mode):
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
-def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path):
+@pytest.mark.parametrize("augment", ["plain", "augment"])
+def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path, augment):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
     ref, cut = tmp_path / "ref", tmp_path / "cut"
     ref.mkdir()
     cut.mkdir()
 
-    done = _train(script, ref, -1, "fresh")
+    done = _train(script, ref, -1, "fresh", augment)
     assert done.returncode == 0, done.stderr
 
     # Step 45 is in epoch 3 (steps 41-60), three steps after the checkpoint at step 42.
-    killed = _train(script, cut, 45, "fresh")
+    killed = _train(script, cut, 45, "fresh", augment)
     assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
     assert (cut / "run.ckpt").exists() and not (cut / "final.npz").exists()
     leftovers = [p.name for p in cut.iterdir() if p.name != "run.ckpt"]
     assert leftovers == [] or all(p.endswith(".tmp") for p in leftovers)
 
-    resumed = _train(script, cut, -1, "resume")
+    resumed = _train(script, cut, -1, "resume", augment)
     assert resumed.returncode == 0, resumed.stderr
 
     a, b = np.load(ref / "final.npz"), np.load(cut / "final.npz")

@@ -220,6 +220,8 @@ def nn_flip():
         ("epoch", 25, 2, False),  # crash in epoch 2 -> resume from the end of epoch 1
         (3, 25, 2, False),  # mid-epoch checkpoint at step 24
         (4, 37, 0, True),  # mid-epoch, with a random transform (prefetch=0)
+        (4, 37, 3, True),  # ... and with a prefetch thread drawing augmentations ahead
+        ("epoch", 25, 3, True),
     ],
 )
 def test_resume_in_process_is_exact(tmp_path, every, crash_at, prefetch, transform):

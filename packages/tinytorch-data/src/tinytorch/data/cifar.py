@@ -262,8 +262,12 @@ def write_cifar10_archive(path, images_per_batch: int = 12, seed: int = 0) -> di
     def batch(name: str):
         data = rng.integers(0, 256, size=(images_per_batch, 3072), dtype=np.uint8)
         labels = rng.integers(0, 10, size=images_per_batch)
-        entry = {b"batch_label": name.encode(), b"labels": [int(v) for v in labels],
-                 b"data": data, b"filenames": [f"img_{i}.png".encode() for i in range(images_per_batch)]}
+        entry = {
+            b"batch_label": name.encode(),
+            b"labels": [int(v) for v in labels],
+            b"data": data,
+            b"filenames": [f"img_{i}.png".encode() for i in range(images_per_batch)],
+        }
         return pickle.dumps(entry, protocol=2), data, labels
 
     files, train_x, train_y = {}, [], []
@@ -273,13 +277,21 @@ def write_cifar10_archive(path, images_per_batch: int = 12, seed: int = 0) -> di
         train_y.append(y)
     files["test_batch"], test_x, test_y = batch("testing batch 1 of 1")
     files["batches.meta"] = pickle.dumps(
-        {b"label_names": [c.encode() for c in CLASSES], b"num_cases_per_batch": images_per_batch,
-         b"num_vis": 3072}, protocol=2)
+        {
+            b"label_names": [c.encode() for c in CLASSES],
+            b"num_cases_per_batch": images_per_batch,
+            b"num_vis": 3072,
+        },
+        protocol=2,
+    )
     with tarfile.open(path, "w:gz") as tf:
         for name, blob in files.items():
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
             info.size = len(blob)
             tf.addfile(info, io.BytesIO(blob))
-    return {"train_x": np.concatenate(train_x).reshape(-1, 3, 32, 32),
-            "train_y": np.concatenate(train_y).astype(np.int64),
-            "test_x": test_x.reshape(-1, 3, 32, 32), "test_y": test_y.astype(np.int64)}
+    return {
+        "train_x": np.concatenate(train_x).reshape(-1, 3, 32, 32),
+        "train_y": np.concatenate(train_y).astype(np.int64),
+        "test_x": test_x.reshape(-1, 3, 32, 32),
+        "test_y": test_y.astype(np.int64),
+    }

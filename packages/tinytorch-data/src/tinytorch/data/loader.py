@@ -202,6 +202,9 @@ class DataLoader:
         self._epoch_start_state: dict | None = None
         self._batches_done = 0
         self._resume_skip = 0
+        # The transforms' generator states right after the last batch handed out: a prefetch
+        # thread draws augmentations ahead, so "now" is not the state a resume needs.
+        self._transform_states: list[dict] = []
 
     def __len__(self) -> int:
         """The number of batches per epoch."""
@@ -229,6 +232,39 @@ class DataLoader:
             batch = batch[0]
         return batch
 
+    def _load_noting_rng(self, indices: np.ndarray, gens: list[Generator]):
+        """Load a batch, paired with its transforms' generator states right after it."""
+        batch = self._load(indices)
+        return batch, [g.get_state() for g in gens]
+
+    def _transform_generators(self) -> list[Generator]:
+        """Every distinct Generator the transforms hold, not the shuffle's.
+
+        It walks `Compose`, the loader's transforms and the dataset's own (through `Subset`s):
+        per-sample transforms run in the prefetch thread too.
+        """
+        found: list[Generator] = []
+
+        def walk(t, depth=0):
+            if t is None or depth > 8:
+                return
+            gen = getattr(t, "generator", None)
+            if isinstance(gen, Generator) and all(gen is not g for g in found):
+                found.append(gen)
+            for sub in getattr(t, "transforms", None) or ():
+                walk(sub, depth + 1)
+
+        holders, dataset = [self], self.dataset
+        for _ in range(8):  # the dataset, and what a Subset wraps
+            if dataset is None:
+                break
+            holders.append(dataset)
+            dataset = getattr(dataset, "dataset", None)
+        for holder in holders:
+            walk(getattr(holder, "transform", None))
+            walk(getattr(holder, "target_transform", None))
+        return [g for g in found if g is not self.generator]
+
     def _epoch_batches(self) -> list[np.ndarray]:
         if hasattr(self.batch_sampler, "batches"):
             return self.batch_sampler.batches()
@@ -241,20 +277,26 @@ class DataLoader:
         self._epoch_start_state = start_state
         self._batches_done = skip
         self._in_epoch = True
-        source = self._prefetched(batches) if self.prefetch else (self._load(b) for b in batches)
+        gens = self._transform_generators()
+        self._transform_states = [g.get_state() for g in gens]
+        if self.prefetch:
+            source = self._prefetched(batches, gens)
+        else:
+            source = (self._load_noting_rng(b, gens) for b in batches)
         return self._counted(source)
 
     def _counted(self, source):
         try:
-            for batch in source:
+            for batch, transform_states in source:
                 self._batches_done += 1
+                self._transform_states = transform_states
                 yield batch
             self._in_epoch = False
             self.epoch += 1
         finally:
             source.close()
 
-    def _prefetched(self, batches: list[np.ndarray]):
+    def _prefetched(self, batches: list[np.ndarray], gens: list[Generator]):
         """Yield the batches while a daemon thread loads the next ``prefetch`` of them."""
         q: queue.Queue = queue.Queue(maxsize=self.prefetch)
         stop = threading.Event()
@@ -271,7 +313,7 @@ class DataLoader:
         def worker():
             try:
                 for idx in batches:
-                    if stop.is_set() or not put(("batch", self._load(idx))):
+                    if stop.is_set() or not put(("batch", self._load_noting_rng(idx, gens))):
                         return
                 put(("done", None))
             except BaseException as exc:  # re-raised in the consumer
@@ -301,10 +343,15 @@ class DataLoader:
 
     # ------------------------------------------------------------------ resume
     def state_dict(self) -> dict:
-        """The loader's position: its generator's state, the epoch, and batches done this epoch.
+        """The loader's position: its generator's state, the epoch, batches done this epoch,
+        and the states of the generators its random transforms hold.
 
         Mid-epoch, the state is the generator's at the start of the epoch plus the number of
         batches already yielded, so `load_state_dict` replays the same order and skips those.
+        The transforms' states are those right after the last batch handed out, not the
+        current ones: the prefetch thread has already drawn augmentations for batches ahead.
+        (A random transform without a generator of its own draws from the default generator,
+        which the loader does not save.)
 
         Examples:
             >>> loader = DataLoader(np.arange(10), batch_size=3, shuffle=True, seed=1)
@@ -319,12 +366,31 @@ class DataLoader:
                 "generator": self._epoch_start_state,
                 "epoch": self.epoch,
                 "batches_done": self._batches_done,
+                "transforms": self._transform_states,
             }
-        return {"generator": self.generator.get_state(), "epoch": self.epoch, "batches_done": 0}
+        return {
+            "generator": self.generator.get_state(),
+            "epoch": self.epoch,
+            "batches_done": 0,
+            "transforms": [g.get_state() for g in self._transform_generators()],
+        }
 
     def load_state_dict(self, state: dict) -> None:
-        """Continue from a `state_dict`: the next iteration resumes exactly there."""
+        """Continue from a `state_dict`: the next iteration resumes exactly there.
+
+        Raises:
+            ValueError: the state holds a different number of transform generator states
+                than this loader's transforms have (nothing is changed then).
+        """
+        gens, saved = self._transform_generators(), state.get("transforms")
+        if saved is not None and len(saved) != len(gens):
+            raise ValueError(
+                f"DataLoader.load_state_dict: the state has {len(saved)} transform generator "
+                f"state(s), but this loader's transforms hold {len(gens)} generator(s)"
+            )
         self.generator.set_state(state["generator"])
+        for g, s in zip(gens, saved or [], strict=False):  # lengths checked above
+            g.set_state(s)
         self.epoch = int(state.get("epoch", 0))
         self._resume_skip = int(state.get("batches_done", 0))
         self._in_epoch = False

@@ -5,16 +5,15 @@ validates, records a history (per epoch: ``train_loss``, ``train_<metric>``, ``v
 ``val_<metric>``, ``lr``, ``time``), writes it as JSON, keeps the best checkpoint by a
 monitored value, and writes a *resume checkpoint* after every epoch (and, if asked, every N
 steps). A resume checkpoint holds the model, optimizer, scheduler, epoch and step, the train
-loader's position (`DataLoader.state_dict`), the generator states of the loaders' random
-transforms, the default `tinytorch.tensor` generator, the metrics' running counts, the
-callbacks' state and the history: ``fit(..., resume=path)`` continues bit for bit as if the
-run had never stopped.
+loader's position (`DataLoader.state_dict`, which includes its random transforms' generator
+states as of the last batch handed out), the default `tinytorch.tensor` generator, the
+metrics' running counts, the callbacks' state and the history: ``fit(..., resume=path)``
+continues bit for bit as if the run had never stopped.
 
 Exactness caveats: a random transform that has no generator of its own draws from the default
 generator in the loader's prefetch thread, interleaved with the model's own draws (dropout);
-give such transforms their own `Generator`. Mid-epoch checkpoints (``checkpoint_every=N``)
-are exact when the train loader has no random transforms or ``prefetch=0`` (a prefetch thread
-runs ahead of the step being checkpointed); epoch checkpoints are always exact.
+give such transforms their own `Generator`. With that, epoch and mid-epoch checkpoints
+(``checkpoint_every=N``) are exact, prefetch thread or not.
 
 Examples:
     >>> import tinytorch.tensor as tt
@@ -46,7 +45,7 @@ import numpy as np
 import tinytorch.tensor as tt
 from tinytorch.autograd import no_grad
 from tinytorch.optim import clip_grad_norm_
-from tinytorch.tensor import Generator, Tensor
+from tinytorch.tensor import Tensor
 
 from .callbacks import Callback
 from .checkpoint import (
@@ -77,25 +76,6 @@ def _as_tensor(x):
 
 def _loss_value(loss) -> float:
     return float(loss.item() if hasattr(loss, "item") else loss)
-
-
-def _transform_generators(loader) -> list[Generator]:
-    """Every distinct Generator held by the loader's transforms (walking Compose)."""
-    found: list[Generator] = []
-
-    def walk(t, depth=0):
-        if t is None or depth > 8:
-            return
-        gen = getattr(t, "generator", None)
-        if isinstance(gen, Generator) and all(gen is not g for g in found):
-            found.append(gen)
-        for sub in getattr(t, "transforms", None) or ():
-            walk(sub, depth + 1)
-
-    for attr in ("transform", "target_transform"):
-        walk(getattr(loader, attr, None))
-    loader_gen = getattr(loader, "generator", None)
-    return [g for g in found if g is not loader_gen]
 
 
 def _jsonable(obj):
@@ -316,14 +296,6 @@ class Trainer:
                 if val_loader is not None and hasattr(val_loader, "state_dict")
                 else None
             ),
-            "train_transform_generators": [
-                g.get_state() for g in _transform_generators(train_loader)
-            ],
-            "val_transform_generators": (
-                [g.get_state() for g in _transform_generators(val_loader)]
-                if val_loader is not None
-                else []
-            ),
             "default_generator": tt.default_generator.get_state(),
             "metrics": [m.state_dict() for m in self.metrics],
             "callbacks": [c.state_dict() for c in self.callbacks],
@@ -397,24 +369,12 @@ class Trainer:
         self.best_epoch = ckpt.get("best_epoch")
         if ckpt.get("default_generator") is not None:
             tt.default_generator.set_state(ckpt["default_generator"])
-        if train_loader is not None and ckpt.get("train_loader") is not None:
-            train_loader.load_state_dict(ckpt["train_loader"])
-        if val_loader is not None and ckpt.get("val_loader") is not None:
-            val_loader.load_state_dict(ckpt["val_loader"])
-        for loader, key in (
-            (train_loader, "train_transform_generators"),
-            (val_loader, "val_transform_generators"),
-        ):
-            if loader is None:
-                continue
-            gens, states = _transform_generators(loader), ckpt.get(key) or []
-            if len(gens) != len(states):
-                raise CheckpointError(
-                    f"{path}: {len(states)} transform generator state(s) saved, "
-                    f"but the loader's transforms hold {len(gens)}"
-                )
-            for g, s in zip(gens, states, strict=True):
-                g.set_state(s)
+        for loader, key in ((train_loader, "train_loader"), (val_loader, "val_loader")):
+            if loader is not None and ckpt.get(key) is not None:
+                try:
+                    loader.load_state_dict(ckpt[key])
+                except ValueError as exc:
+                    raise CheckpointError(f"{path}: {key}: {exc}") from exc
         saved_metrics = ckpt.get("metrics") or []
         if saved_metrics and len(saved_metrics) == len(self.metrics):
             for m, s in zip(self.metrics, saved_metrics, strict=True):
