@@ -48,5 +48,13 @@ inline AlignedFloats aligned_floats(std::int64_t n) {
 void register_runtime(py::module_& m);
 void register_gemm(py::module_& m);
 void register_copy(py::module_& m);
+void register_conv(py::module_& m);
+void register_pool(py::module_& m);
+void register_norm(py::module_& m);
+void register_softmax(py::module_& m);
+void register_activation(py::module_& m);
+void register_attention(py::module_& m);
+void register_embedding(py::module_& m);
+void register_optim(py::module_& m);
 
 }  // namespace tt

@@ -135,3 +135,35 @@ def contiguous_naive(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 def transpose2d_naive(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Reference for `transpose2d`: ``out[j, i] = x[i, j]`` one element at a time."""
+
+# --- conv: conv2d forward, grad input, grad weight (csrc/conv.cpp) --------------------------------
+
+# (end of conv)
+
+# --- pool: max and average pooling (csrc/pool.cpp) ------------------------------------------------
+
+# (end of pool)
+
+# --- norm: batchnorm and layernorm (csrc/norm.cpp) ------------------------------------------------
+
+# (end of norm)
+
+# --- softmax: softmax, log-softmax, fused softmax-cross-entropy (csrc/softmax.cpp) ----------------
+
+# (end of softmax)
+
+# --- activation: GELU (csrc/activation.cpp) -------------------------------------------------------
+
+# (end of activation)
+
+# --- attention: fused causal attention (csrc/attention.cpp) ---------------------------------------
+
+# (end of attention)
+
+# --- embedding: embedding gather and scatter-add (csrc/embedding.cpp) -----------------------------
+
+# (end of embedding)
+
+# --- optim: fused SGD, Adam and AdamW updates (csrc/optim.cpp) ------------------------------------
+
+# (end of optim)
