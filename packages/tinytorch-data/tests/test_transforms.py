@@ -61,6 +61,23 @@ def test_random_crop_matches_per_sample_slices():
         RandomCrop(10)(x)
 
 
+def test_random_crop_reflect_and_edge_padding():
+    x = np.arange(2 * 1 * 4 * 4, dtype=np.float32).reshape(2, 1, 4, 4)
+    # A crop of the full padded size has one possible offset: it returns the padded image.
+    full = RandomCrop(8, padding=2, padding_mode="reflect")(x)
+    row = x[0, 0, 0]  # [0, 1, 2, 3] reflected by 2 without repeating the edge: [2, 1, 0..3, 2, 1]
+    np.testing.assert_array_equal(full[0, 0, 2], [2.0, 1.0, 0.0, 1.0, 2.0, 3.0, 2.0, 1.0])
+    assert full[0, 0, 2, 2:6].tolist() == row.tolist()
+    np.testing.assert_array_equal(full[:, :, 0], full[:, :, 4])  # row -2 mirrors row +2
+    edge = RandomCrop(6, padding=1, padding_mode="edge")(x)
+    np.testing.assert_array_equal(edge[0, 0, 0], [0.0, 0.0, 1.0, 2.0, 3.0, 3.0])
+    with pytest.raises(ValueError, match="padding_mode"):
+        RandomCrop(4, padding=1, padding_mode="wrap")
+    with pytest.raises(ValueError, match="reflect padding 4"):
+        RandomCrop(4, padding=4, padding_mode="reflect")(x)
+    assert "reflect" in repr(RandomCrop(4, padding=1, padding_mode="reflect"))
+
+
 def test_random_flip_matches_numpy():
     x = np.random.default_rng(3).random((50, 2, 3, 4)).astype(np.float32)
     out = RandomHorizontalFlip(0.5, generator=Generator(5))(x)

@@ -143,7 +143,10 @@ class RandomCrop:
     Args:
         size: the output (H, W), or one int for a square.
         padding: pixels added on every side before cropping.
-        fill: the padding value.
+        fill: the padding value (``padding_mode="constant"``).
+        padding_mode: ``"constant"`` (``fill``), ``"reflect"`` (mirror without repeating the
+            edge pixel, as torchvision's) or ``"edge"`` (repeat the edge pixel). Reflection
+            keeps image statistics at the border, which helps small translations.
         generator: a `tinytorch.tensor.Generator` for the offsets.
 
     Examples:
@@ -153,7 +156,22 @@ class RandomCrop:
         (8, 3, 32, 32)
     """
 
-    def __init__(self, size, padding: int = 0, fill: float = 0, generator: Generator | None = None):
+    PADDING_MODES = ("constant", "reflect", "edge")
+
+    def __init__(
+        self,
+        size,
+        padding: int = 0,
+        fill: float = 0,
+        padding_mode: str = "constant",
+        generator: Generator | None = None,
+    ):
+        if padding_mode not in self.PADDING_MODES:
+            raise ValueError(
+                f"RandomCrop: padding_mode must be one of {self.PADDING_MODES}, "
+                f"got {padding_mode!r}"
+            )
+        self.padding_mode = padding_mode
         self.size = (int(size), int(size)) if np.isscalar(size) else tuple(int(s) for s in size)
         if len(self.size) != 2 or min(self.size) < 1:
             raise ValueError(f"RandomCrop: size must be a positive int or (H, W), got {size!r}")
@@ -180,7 +198,16 @@ class RandomCrop:
         batch, single = _batched(arr, "RandomCrop")
         p = self.padding
         if p:
-            batch = np.pad(batch, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=self.fill)
+            widths = ((0, 0), (0, 0), (p, p), (p, p))
+            if self.padding_mode == "constant":
+                batch = np.pad(batch, widths, constant_values=self.fill)
+            else:
+                if self.padding_mode == "reflect" and p >= min(batch.shape[2:]):
+                    raise ValueError(
+                        f"RandomCrop: reflect padding {p} needs images larger than {p} pixels, "
+                        f"got shape {arr.shape}"
+                    )
+                batch = np.pad(batch, widths, mode=self.padding_mode)
         n, _, height, width = batch.shape
         top, left = self.offsets(n, height, width)
         windows = np.lib.stride_tricks.sliding_window_view(batch, self.size, axis=(2, 3))
@@ -190,7 +217,8 @@ class RandomCrop:
         return _wrap(out[0] if single else out, was_tensor)
 
     def __repr__(self) -> str:
-        return f"RandomCrop(size={self.size}, padding={self.padding})"
+        mode = "" if self.padding_mode == "constant" else f", padding_mode={self.padding_mode!r}"
+        return f"RandomCrop(size={self.size}, padding={self.padding}{mode})"
 
 
 class RandomHorizontalFlip:
