@@ -14,6 +14,7 @@
 #include "build_config.h"
 #include "common.h"
 #include "gemm.h"
+#include "simd.h"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -108,6 +109,19 @@ void set_num_threads(int n) {
     g_threads.store(n);
 }
 
+// Which TT_CLONES version (simd.h) of the memory-bound kernels the dynamic loader picked: it
+// resolves each clone with the same CPU test as this.
+std::string clone_isa() {
+#if defined(TT_HAVE_CLONES)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4";
+    if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3";
+    return "x86-64 (baseline)";
+#else
+    return "single build (no clones on this platform)";
+#endif
+}
+
 py::dict build_info() {
     py::dict d;
     d["compiler"] = std::string(TT_COMPILER_ID) + " " + TT_COMPILER_VERSION;
@@ -149,6 +163,7 @@ py::dict build_info() {
     feats["avx512vnni"] = static_cast<bool>(__builtin_cpu_supports("avx512vnni"));
 #endif
     d["cpu_features"] = feats;
+    d["clone_isa"] = clone_isa();
     return d;
 }
 

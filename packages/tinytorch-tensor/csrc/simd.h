@@ -23,6 +23,7 @@
 
 #if defined(TT_X86_KERNELS) && defined(__ELF__) && defined(__GNUC__) && !defined(__clang__)
 #define TT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define TT_HAVE_CLONES 1
 #else
 #define TT_CLONES
 #endif

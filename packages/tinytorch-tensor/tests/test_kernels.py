@@ -70,6 +70,14 @@ def test_isa_reporting():
     assert set(ISAS) <= set(info["compiled_isas"])
     assert info["openmp"] == _C.has_openmp()
     assert isinstance(info["compiler"], str) and info["compiler"]
+    # The memory-bound kernels' clone follows the same CPU facts as the GEMM ISA.
+    clone = info["clone_isa"]
+    if clone.startswith("x86-64-v4"):
+        assert info["cpu_features"]["avx512f"] and info["cpu_features"]["avx512bw"]
+    elif clone.startswith("x86-64-v3"):
+        assert info["cpu_features"]["avx2"] and info["cpu_features"]["fma"]
+    else:
+        assert clone.startswith(("x86-64 (baseline)", "single build"))
     cfg = _C.gemm_config()
     assert cfg["isa"] == _C.isa()
     assert cfg["mc"] % cfg["mr"] == 0 and cfg["nc"] % cfg["nr"] == 0

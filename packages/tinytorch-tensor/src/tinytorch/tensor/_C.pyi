@@ -51,7 +51,9 @@ def build_info() -> dict[str, Any]:
     ``cxx_flags``, ``avx512_flags``, ``avx2_flags``, ``target``, ``openmp``,
     ``openmp_version`` (e.g. 201511, or None), ``pybind11_version``, ``compiled_isas``,
     ``available_isas``, ``isa``, ``num_threads``, ``default_threads``, ``isa_env``,
-    ``cpu_features`` (dict of feature name -> bool; empty off x86-64).
+    ``cpu_features`` (dict of feature name -> bool; empty off x86-64), ``clone_isa`` (which
+    ``TT_CLONES`` version of the memory-bound kernels the loader picked: ``"x86-64-v4"``,
+    ``"x86-64-v3"``, ``"x86-64 (baseline)"``, or a single build off x86-64 Linux/GCC).
     """
 
 # --- GEMM (csrc/gemm.cpp, csrc/gemm_avx512.cpp, csrc/gemm_avx2.cpp, csrc/gemm_scalar.cpp) -------
