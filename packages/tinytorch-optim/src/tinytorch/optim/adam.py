@@ -94,9 +94,9 @@ class Adam(Optimizer):
                 state["exp_avg_sq"] = np.zeros_like(p.data)  # v: (same shape as p)
                 if amsgrad:
                     state["max_exp_avg_sq"] = np.zeros_like(p.data)
-            if C is not None and self._fused_update(C, p, g, state, group):
-                continue
             # BEGIN SOLUTION
+            if C is not None and self._fused_update(C, p, g, state, group):
+                continue  # one C++ call did the whole update (see _fused_update)
             state["step"] += 1
             t = state["step"]
             m, v = state["exp_avg"], state["exp_avg_sq"]

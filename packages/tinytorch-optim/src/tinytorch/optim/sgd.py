@@ -88,9 +88,9 @@ class SGD(Optimizer):
             g = self._grad(p)
             if g is None:
                 continue
-            if C is not None and self._fused_update(C, p, g, group):
-                continue
             # BEGIN SOLUTION
+            if C is not None and self._fused_update(C, p, g, group):
+                continue  # one C++ call did the whole update (see _fused_update)
             # g = g + wd * p   (a new array: never write into p.grad)
             if weight_decay != 0:
                 g = g + weight_decay * p.data
@@ -112,17 +112,17 @@ class SGD(Optimizer):
 
     def _fused_update(self, C, p, g: np.ndarray, group: dict[str, Any]) -> bool:
         """One C++ call updates p (and its momentum buffer); False if the arrays do not fit."""
+        if not _fused.fits(p.data, g):
+            return False
         momentum = group["momentum"]
         buf, init = None, False
         if momentum != 0:
             buf = self.state.get(id(p), {}).get("momentum_buffer")
             if buf is None:
                 # first step: the kernel writes b = g into a new buffer (the state, not a temporary)
-                if not _fused.fits(p.data, g):
-                    return False
                 buf, init = np.empty_like(p.data), True
-        if not _fused.fits(p.data, g, *([] if buf is None else [buf])):
-            return False
+            elif not _fused.fits(buf):
+                return False
         C.sgd_update(
             p.data,
             g,
