@@ -297,6 +297,52 @@ def test_fast_matches_naive_property(shape, kind, wd, flag, step, lr, beta, seed
         np.testing.assert_array_equal(a, c)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(["sgd", "adam", "adamw"]),
+    lr=st.floats(1e-6, 2.0),
+    beta1=st.floats(0.0, 0.999),
+    beta2=st.floats(0.0, 0.9999),
+    eps=st.floats(1e-12, 1e-2),
+    wd=st.sampled_from([0.0, 1e-5, 0.1, 0.7]),
+    flag=st.booleans(),
+    dampening=st.floats(0.0, 1.0),
+    start=st.integers(0, 100_000),
+    n=st.integers(1, 300),
+)
+def test_native_matches_numpy_for_any_hyperparameters(
+    kind, lr, beta1, beta2, eps, wd, flag, dampening, start, n
+):
+    # the coefficients (1 - dampening, lr / (1 - beta1**t), sqrt(1 - beta2**t), 1 - lr * wd)
+    # come out of C++ exactly as out of Python, at any step count t
+    def go(backend):
+        ps = make_params(n, [(n,)])
+        if kind == "sgd":
+            nesterov = flag and dampening == 0
+            opt = optim.SGD(
+                ps, lr=lr, momentum=beta1, dampening=dampening, weight_decay=wd, nesterov=nesterov
+            )
+        else:
+            make = optim.Adam if kind == "adam" else optim.AdamW
+            opt = make(ps, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=wd, amsgrad=flag)
+        rng = np.random.default_rng(n)
+        with tt.use_backend("numpy"):
+            feed(ps, rng)
+            opt.step()  # identical state on both sides, then the step count jumps ahead
+        for state in opt.state.values():
+            if "step" in state:
+                state["step"] += start
+        with tt.use_backend(backend), np.errstate(all="ignore"):
+            for _ in range(3):
+                feed(ps, rng)
+                opt.step()
+        return ps, opt
+
+    ps_n, opt_n = go("native")
+    ps_r, opt_r = go("numpy")
+    assert_same_state(opt_n, ps_n, opt_r, ps_r)
+
+
 # ------------------------------------------------------------------ PyTorch
 
 
