@@ -12,6 +12,10 @@ PyTorch's exact semantics. For each parameter ``p`` with gradient ``g``, at step
 
 ``m`` and ``v`` each have the parameter's shape: Adam's state is 2x the parameters' memory
 (3x with amsgrad), created on the first step.
+
+On the native backend a float32 parameter is updated by one fused C++ call
+(``tinytorch.tensor._C.adam_update`` / ``adamw_update``: one pass over memory, no temporaries,
+the same float32 numbers as the numpy code below); see `tinytorch.optim._fused`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _fused
 from .optimizer import Optimizer, check_number
 
 
@@ -77,6 +82,7 @@ class Adam(Optimizer):
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+        C = _fused.kernels()  # the C++ kernels, or None on the numpy backend
         for p in group["params"]:
             g = self._grad(p)
             if g is None:
@@ -89,6 +95,8 @@ class Adam(Optimizer):
                 if amsgrad:
                     state["max_exp_avg_sq"] = np.zeros_like(p.data)
             # BEGIN SOLUTION
+            if C is not None and self._fused_update(C, p, g, state, group):
+                continue  # one C++ call did the whole update (see _fused_update)
             state["step"] += 1
             t = state["step"]
             m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -117,6 +125,30 @@ class Adam(Optimizer):
             denom = np.sqrt(v) / bias_correction2_sqrt + eps
             p.data -= step_size * (m / denom)
             # END SOLUTION
+
+    def _fused_update(self, C, p, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]):
+        """One C++ call updates p, m, v (and v_max); False if the arrays do not fit."""
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        v_max = state["max_exp_avg_sq"] if group["amsgrad"] else None
+        if not _fused.fits(p.data, g, m, v, *([] if v_max is None else [v_max])):
+            return False
+        beta1, beta2 = group["betas"]
+        update = C.adamw_update if self.decoupled else C.adam_update
+        update(
+            p.data,
+            g,
+            m,
+            v,
+            v_max,
+            step=int(state["step"]) + 1,
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+        )
+        state["step"] += 1  # only once the kernel has run (it checks everything first)
+        return True
 
 
 class AdamW(Adam):

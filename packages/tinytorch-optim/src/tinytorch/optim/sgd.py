@@ -10,6 +10,10 @@ PyTorch's exact semantics. For each parameter ``p`` with gradient ``g``::
 
 The momentum buffer ``b`` (one array per parameter, 1x the parameters' memory) is created on
 the first step.
+
+On the native backend a float32 parameter is updated by one fused C++ call
+(``tinytorch.tensor._C.sgd_update``: one pass over memory, no temporaries, the same float32
+numbers as the numpy code below); see `tinytorch.optim._fused`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _fused
 from .optimizer import Optimizer, check_number
 
 
@@ -78,11 +83,14 @@ class SGD(Optimizer):
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         weight_decay, nesterov = group["weight_decay"], group["nesterov"]
+        C = _fused.kernels()  # the C++ kernels, or None on the numpy backend
         for p in group["params"]:
             g = self._grad(p)
             if g is None:
                 continue
             # BEGIN SOLUTION
+            if C is not None and self._fused_update(C, p, g, group):
+                continue  # one C++ call did the whole update (see _fused_update)
             # g = g + wd * p   (a new array: never write into p.grad)
             if weight_decay != 0:
                 g = g + weight_decay * p.data
@@ -101,6 +109,34 @@ class SGD(Optimizer):
             # p = p - lr * g   (in place: the parameter keeps its identity)
             p.data -= lr * g
             # END SOLUTION
+
+    def _fused_update(self, C, p, g: np.ndarray, group: dict[str, Any]) -> bool:
+        """One C++ call updates p (and its momentum buffer); False if the arrays do not fit."""
+        if not _fused.fits(p.data, g):
+            return False
+        momentum = group["momentum"]
+        buf, init = None, False
+        if momentum != 0:
+            buf = self.state.get(id(p), {}).get("momentum_buffer")
+            if buf is None:
+                # first step: the kernel writes b = g into a new buffer (the state, not a temporary)
+                buf, init = np.empty_like(p.data), True
+            elif not _fused.fits(buf):
+                return False
+        C.sgd_update(
+            p.data,
+            g,
+            buf,
+            lr=group["lr"],
+            momentum=momentum,
+            dampening=group["dampening"],
+            weight_decay=group["weight_decay"],
+            nesterov=group["nesterov"],
+            init_buffer=init,
+        )
+        if init:
+            self._state(p)["momentum_buffer"] = buf
+        return True
 
 
 __all__ = ["SGD"]

@@ -168,4 +168,150 @@ def transpose2d_naive(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 # --- optim: fused SGD, Adam and AdamW updates (csrc/optim.cpp) ------------------------------------
 
+# Each call updates one parameter and its optimizer state in place, in one pass over memory,
+# with no allocation. Every array is a C-contiguous float32 array of the parameter's shape (a
+# copy would defeat the in-place update, so nothing is converted: anything else is a ValueError);
+# no two may overlap. The arithmetic is float32 in the numpy reference's order (tinytorch.optim),
+# without fused multiply-adds, so results equal the numpy path bit for bit on every CPU.
+
+def sgd_update(
+    param: npt.NDArray[np.float32],
+    grad: npt.NDArray[np.float32],
+    momentum_buffer: npt.NDArray[np.float32] | None = None,
+    *,
+    lr: float,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+    init_buffer: bool = False,
+) -> None:
+    """One SGD step on ``param`` (PyTorch's rule), in place; ``grad`` is only read.
+
+    Per element: ``g = g + weight_decay * p`` (if ``weight_decay != 0``); with momentum,
+    ``b = g`` (``init_buffer=True``: the first step) or ``b = momentum * b + (1 - dampening) * g``,
+    then ``g = g + momentum * b`` (``nesterov``) or ``g = b``; finally ``p = p - lr * g``.
+
+    Args:
+        param: the parameter, updated in place.
+        grad: its gradient.
+        momentum_buffer: the momentum buffer, updated in place; needed when ``momentum != 0``,
+            ignored otherwise.
+        lr: learning rate.
+        momentum: momentum factor (0: plain SGD).
+        dampening: dampening of the gradient entering the buffer.
+        weight_decay: L2 penalty folded into the gradient.
+        nesterov: Nesterov momentum.
+        init_buffer: write ``b = g`` instead of updating ``b`` (the buffer's first step).
+
+    Raises:
+        ValueError: a dtype, layout, shape, read-only or overlap problem (naming the array and
+            the shapes), or ``momentum != 0`` without a buffer. Nothing is written then.
+    """
+
+def sgd_update_naive(
+    param: npt.NDArray[np.float32],
+    grad: npt.NDArray[np.float32],
+    momentum_buffer: npt.NDArray[np.float32] | None = None,
+    *,
+    lr: float,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+    init_buffer: bool = False,
+) -> None:
+    """Reference for `sgd_update`: the formula as one scalar loop (no chunks, threads or SIMD)."""
+
+def adam_update(
+    param: npt.NDArray[np.float32],
+    grad: npt.NDArray[np.float32],
+    exp_avg: npt.NDArray[np.float32],
+    exp_avg_sq: npt.NDArray[np.float32],
+    max_exp_avg_sq: npt.NDArray[np.float32] | None = None,
+    *,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float = 0.0,
+) -> None:
+    """One Adam step on ``param`` (PyTorch's rule, L2 weight decay), in place.
+
+    Per element, at step ``t = step``: ``g = g + weight_decay * p``;
+    ``m = beta1 * m + (1 - beta1) * g``; ``v = beta2 * v + (1 - beta2) * g * g``;
+    with AMSGrad ``v = v_max = max(v_max, v)``;
+    ``p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``.
+
+    Args:
+        param: the parameter, updated in place.
+        grad: its gradient (only read).
+        exp_avg: the first moment ``m``, updated in place.
+        exp_avg_sq: the second moment ``v``, updated in place.
+        max_exp_avg_sq: AMSGrad's running maximum of ``v``, updated in place; None: no AMSGrad.
+        step: the step being taken, 1 on the first (the bias corrections use it).
+        lr: learning rate.
+        beta1: decay of the first moment.
+        beta2: decay of the second moment.
+        eps: added to the denominator.
+        weight_decay: L2 penalty folded into the gradient.
+
+    Raises:
+        ValueError: a dtype, layout, shape, read-only or overlap problem, or ``step < 1``.
+            Nothing is written then.
+    """
+
+def adam_update_naive(
+    param: npt.NDArray[np.float32],
+    grad: npt.NDArray[np.float32],
+    exp_avg: npt.NDArray[np.float32],
+    exp_avg_sq: npt.NDArray[np.float32],
+    max_exp_avg_sq: npt.NDArray[np.float32] | None = None,
+    *,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float = 0.0,
+) -> None:
+    """Reference for `adam_update`: the formula as one scalar loop (no blocks, threads or SIMD)."""
+
+def adamw_update(
+    param: npt.NDArray[np.float32],
+    grad: npt.NDArray[np.float32],
+    exp_avg: npt.NDArray[np.float32],
+    exp_avg_sq: npt.NDArray[np.float32],
+    max_exp_avg_sq: npt.NDArray[np.float32] | None = None,
+    *,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float = 0.0,
+) -> None:
+    """One AdamW step: `adam_update` with decoupled weight decay, ``p = p * (1 - lr * wd)``.
+
+    The decay acts on the parameter, not through the gradient, so it does not pass through the
+    adaptive denominator. Arguments and errors as in `adam_update`.
+    """
+
+def adamw_update_naive(
+    param: npt.NDArray[np.float32],
+    grad: npt.NDArray[np.float32],
+    exp_avg: npt.NDArray[np.float32],
+    exp_avg_sq: npt.NDArray[np.float32],
+    max_exp_avg_sq: npt.NDArray[np.float32] | None = None,
+    *,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float = 0.0,
+) -> None:
+    """Reference for `adamw_update`: the formula as one scalar loop."""
+
 # (end of optim)
