@@ -146,6 +146,165 @@ def transpose2d_naive(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 # --- norm: batchnorm and layernorm (csrc/norm.cpp) ------------------------------------------------
 
+_NormArray = npt.NDArray[np.float32]
+
+def batch_norm_forward(
+    x: _NormArray,
+    weight: _NormArray | None = None,
+    bias: _NormArray | None = None,
+    eps: float = 1e-5,
+) -> tuple[_NormArray, _NormArray, _NormArray, _NormArray]:
+    """BatchNorm training forward: per-channel batch statistics, then normalise.
+
+    Args:
+        x: (N, C, ...) float32 (other dtypes and layouts are converted to C-contiguous float32);
+            a channel is the N runs of ``prod(shape[2:])`` contiguous floats.
+        weight, bias: (C,) or None (1 and 0).
+        eps: added to the variance.
+
+    Returns:
+        ``(y, mean, inv_std, var)``: y like x, ``(x - mean) * inv_std * weight + bias``; and per
+        channel (C,) the batch mean, ``1 / sqrt(var + eps)`` and the biased variance. Two-pass
+        statistics (blocked float32 sums, float64 totals), OpenMP over channels.
+
+    Raises:
+        ValueError: x has fewer than 2 dims or no values per channel, or weight / bias is not (C,)
+            (``batch_norm_forward: expected weight of shape (3,) for x of shape (4, 3, 5), ...``).
+    """
+
+def batch_norm_forward_naive(
+    x: _NormArray,
+    weight: _NormArray | None = None,
+    bias: _NormArray | None = None,
+    eps: float = 1e-5,
+) -> tuple[_NormArray, _NormArray, _NormArray, _NormArray]:
+    """Reference for `batch_norm_forward`: plain loops, float64 sums, one thread. Same contract."""
+
+def batch_norm_eval(
+    x: _NormArray,
+    mean: _NormArray,
+    inv_std: _NormArray,
+    weight: _NormArray | None = None,
+    bias: _NormArray | None = None,
+) -> _NormArray:
+    """BatchNorm with given statistics (evaluation): ``(x - mean) * inv_std * weight + bias``.
+
+    Args:
+        x: (N, C, ...) float32. mean, inv_std: (C,). weight, bias: (C,) or None.
+
+    Raises:
+        ValueError: a per-channel argument is not (C,).
+    """
+
+def batch_norm_eval_naive(
+    x: _NormArray,
+    mean: _NormArray,
+    inv_std: _NormArray,
+    weight: _NormArray | None = None,
+    bias: _NormArray | None = None,
+) -> _NormArray:
+    """Reference for `batch_norm_eval`: plain loops. Same contract."""
+
+def batch_norm_backward(
+    dy: _NormArray,
+    x: _NormArray,
+    mean: _NormArray,
+    inv_std: _NormArray,
+    weight: _NormArray | None = None,
+    training: bool = True,
+    need_dx: bool = True,
+    need_params: bool = True,
+) -> tuple[_NormArray | None, _NormArray | None, _NormArray | None]:
+    """Fused BatchNorm backward: ``(dx, dweight, dbias)`` from one kernel.
+
+    Per channel, over its M = N * H * W values, with ``x_hat = (x - mean) * inv_std``:
+    ``dbias = sum(dy)``, ``dweight = sum(dy * x_hat)`` and, when ``training`` (the statistics
+    were the batch's), ``dx = weight * inv_std / M * (M * dy - dbias - x_hat * dweight)``;
+    otherwise (running statistics, constants) ``dx = weight * inv_std * dy``.
+
+    Args:
+        dy, x: (N, C, ...) float32, the same shape. mean, inv_std: (C,), as the forward used.
+        weight: (C,) or None (1).
+        need_dx, need_params: which results to compute; the others are returned as None.
+
+    Raises:
+        ValueError: dy and x differ in shape, or a per-channel argument is not (C,).
+    """
+
+def batch_norm_backward_naive(
+    dy: _NormArray,
+    x: _NormArray,
+    mean: _NormArray,
+    inv_std: _NormArray,
+    weight: _NormArray | None = None,
+    training: bool = True,
+    need_dx: bool = True,
+    need_params: bool = True,
+) -> tuple[_NormArray | None, _NormArray | None, _NormArray | None]:
+    """Reference for `batch_norm_backward`: the textbook formula, float64 sums. Same contract."""
+
+def layer_norm_forward(
+    x: _NormArray,
+    weight: _NormArray | None = None,
+    bias: _NormArray | None = None,
+    eps: float = 1e-5,
+) -> tuple[_NormArray, _NormArray, _NormArray]:
+    """LayerNorm forward over each row of x.
+
+    Args:
+        x: (R, D) float32: R rows (the leading dims flattened) of D values (the normalised dims
+            flattened). weight, bias: (D,) or None.
+
+    Returns:
+        ``(y, mean, rstd)``: y (R, D), and per row (R,) the mean and ``1 / sqrt(var + eps)``.
+        Two-pass statistics per row, OpenMP over blocks of rows.
+
+    Raises:
+        ValueError: x is not 2-D or has D == 0, or weight / bias is not (D,).
+    """
+
+def layer_norm_forward_naive(
+    x: _NormArray,
+    weight: _NormArray | None = None,
+    bias: _NormArray | None = None,
+    eps: float = 1e-5,
+) -> tuple[_NormArray, _NormArray, _NormArray]:
+    """Reference for `layer_norm_forward`: plain loops, float64 sums, one thread."""
+
+def layer_norm_backward(
+    dy: _NormArray,
+    x: _NormArray,
+    mean: _NormArray,
+    rstd: _NormArray,
+    weight: _NormArray | None = None,
+    need_dx: bool = True,
+    need_params: bool = True,
+) -> tuple[_NormArray | None, _NormArray | None, _NormArray | None]:
+    """Fused LayerNorm backward: ``(dx, dweight, dbias)`` from one kernel.
+
+    Per row, with ``g = dy * weight`` and ``x_hat = (x - mean) * rstd``:
+    ``dx = rstd * (g - mean(g) - x_hat * mean(g * x_hat))``; over rows
+    ``dweight = sum(dy * x_hat)``, ``dbias = sum(dy)`` (per-thread partial sums).
+
+    Args:
+        dy, x: (R, D) float32. mean, rstd: (R,) from the forward. weight: (D,) or None.
+        need_dx, need_params: which results to compute; the others are returned as None.
+
+    Raises:
+        ValueError: dy and x differ in shape, or an argument has the wrong length.
+    """
+
+def layer_norm_backward_naive(
+    dy: _NormArray,
+    x: _NormArray,
+    mean: _NormArray,
+    rstd: _NormArray,
+    weight: _NormArray | None = None,
+    need_dx: bool = True,
+    need_params: bool = True,
+) -> tuple[_NormArray | None, _NormArray | None, _NormArray | None]:
+    """Reference for `layer_norm_backward`: the textbook formula, float64 sums."""
+
 # (end of norm)
 
 # --- softmax: softmax, log-softmax, fused softmax-cross-entropy (csrc/softmax.cpp) ----------------

@@ -1,4 +1,4 @@
-"""Normalisation: `batch_norm` (statistics over the batch) and `layer_norm` (over each sample's features).
+"""Normalisation: `batch_norm` (statistics over the batch), `layer_norm` (over each sample).
 
 Both compute ``x_hat = (x - mean) * inv_std`` with ``inv_std = 1 / sqrt(var + eps)`` over a
 *group* of numbers, then an optional affine ``x_hat * weight + bias``. BatchNorm's group is one
@@ -30,9 +30,8 @@ import math
 import numpy as np
 from tinytorch.tensor import Tensor, dispatch
 from tinytorch.tensor.dispatch import Op
-from tinytorch.tensor.ops._util import as_tensor, cast_to
-
 from tinytorch.tensor.dtypes import result_type
+from tinytorch.tensor.ops._util import as_tensor, cast_to
 
 
 def _native():
@@ -89,7 +88,7 @@ class _Groups:
         return v.mean(axis=self.stat_axes, keepdims=True)
 
     def project(self, v: Tensor, x_hat: Tensor) -> Tensor:
-        """P(v) = v - mean(v) - x_hat * mean(v * x_hat): the training backward's core (symmetric)."""
+        """P(v) = v - mean(v) - x_hat * mean(v * x_hat): the core of the training backward."""
         return v - self.mean(v) - x_hat * self.mean(v * x_hat)
 
     def sum_params(self, v: Tensor) -> Tensor:
@@ -122,8 +121,15 @@ class NormBackward(Op):
     constants and ``dx = weight * inv_std * dy``.
     """
 
-    def __init__(self, groups: _Groups, stats: _Stats, eps: float, training: bool,
-                 has_weight: bool, need_params: bool):
+    def __init__(
+        self,
+        groups: _Groups,
+        stats: _Stats,
+        eps: float,
+        training: bool,
+        has_weight: bool,
+        need_params: bool,
+    ):
         self.name = f"{groups.kind}_norm_backward"
         self.groups, self.stats, self.eps = groups, stats, eps
         self.training, self.has_weight, self.need_params = training, has_weight, need_params
@@ -137,22 +143,35 @@ class NormBackward(Op):
         u = dy * weight.reshape(g.param_shape) if weight is not None else dy
         if self.training:
             ax = g.stat_axes
-            dx = s * (u - u.mean(axis=ax, keepdims=True)
-                      - x_hat * (u * x_hat).mean(axis=ax, keepdims=True))
+            dx = s * (
+                u
+                - u.mean(axis=ax, keepdims=True)
+                - x_hat * (u * x_hat).mean(axis=ax, keepdims=True)
+            )
         else:
             dx = s * u
         if self.need_params:
-            self.params = np.stack([
-                (dy * x_hat).sum(axis=g.param_axes).reshape(g.params),
-                dy.sum(axis=g.param_axes).reshape(g.params),
-            ])
+            self.params = np.stack(
+                [
+                    (dy * x_hat).sum(axis=g.param_axes).reshape(g.params),
+                    dy.sum(axis=g.param_axes).reshape(g.params),
+                ]
+            )
         return dx.astype(np.result_type(dy, x), copy=False)
 
     def native(self, dy, x, weight=None):
         if not _all_float32(dy, x, weight, self.stats.mean, self.stats.inv_std):
             return None
-        dx, dw, db = _run_backward(self.groups, self.stats, dy, x, weight, self.training,
-                                   need_dx=True, need_params=self.need_params)
+        dx, dw, db = _run_backward(
+            self.groups,
+            self.stats,
+            dy,
+            x,
+            weight,
+            self.training,
+            need_dx=True,
+            need_params=self.need_params,
+        )
         if self.need_params:
             self.params = np.stack([dw.reshape(self.groups.params), db.reshape(self.groups.params)])
         return dx.reshape(x.shape)
@@ -168,20 +187,24 @@ class NormBackward(Op):
         w = inputs[2] if self.has_weight else None
         g = self.groups
         wv = w.reshape(g.param_shape) if w is not None else None
+        d_dy = None
         if self.training:
             _, s, x_hat = g.stats(x, self.eps)
             pg = g.project(grad, x_hat)
-            d_dy = s * pg if wv is None else wv * s * pg
+            if dy.requires_grad:
+                d_dy = s * pg if wv is None else wv * s * pg
             d_w = g.sum_params(dy * s * pg) if w is not None and w.requires_grad else None
             d_x = None
             if x.requires_grad:
                 u = dy if wv is None else dy * wv
                 pu = g.project(u, x_hat)
-                d_x = -(s * s) * (x_hat * g.mean(grad * pu) + g.mean(grad * x_hat) * pu
-                                  + g.mean(u * x_hat) * pg)
+                d_x = -(s * s) * (
+                    x_hat * g.mean(grad * pu) + g.mean(grad * x_hat) * pu + g.mean(u * x_hat) * pg
+                )
         else:
             _, s = self.stats.constants(g, x.dtype)
-            d_dy = s * grad if wv is None else wv * s * grad
+            if dy.requires_grad:
+                d_dy = s * grad if wv is None else wv * s * grad
             d_w = g.sum_params(grad * s * dy) if w is not None and w.requires_grad else None
             d_x = None
         return (d_dy, d_x) + ((d_w,) if self.has_weight else ())
@@ -194,8 +217,14 @@ class NormParamGrad(Op):
     runs the backward kernel without dx.
     """
 
-    def __init__(self, groups: _Groups, stats: _Stats, eps: float, training: bool,
-                 source: NormBackward | None = None):
+    def __init__(
+        self,
+        groups: _Groups,
+        stats: _Stats,
+        eps: float,
+        training: bool,
+        source: NormBackward | None = None,
+    ):
         self.name = f"{groups.kind}_norm_param_grad"
         self.groups, self.stats, self.eps, self.training = groups, stats, eps, training
         self.source = source
@@ -212,17 +241,24 @@ class NormParamGrad(Op):
         if params is not None:
             return params
         g = self.groups
-        x_hat = (x - self.stats.mean.reshape(g.stat_shape)) * self.stats.inv_std.reshape(g.stat_shape)
-        return np.stack([(dy * x_hat).sum(axis=g.param_axes).reshape(g.params),
-                         dy.sum(axis=g.param_axes).reshape(g.params)])
+        x_hat = (x - self.stats.mean.reshape(g.stat_shape)) * self.stats.inv_std.reshape(
+            g.stat_shape
+        )
+        return np.stack(
+            [
+                (dy * x_hat).sum(axis=g.param_axes).reshape(g.params),
+                dy.sum(axis=g.param_axes).reshape(g.params),
+            ]
+        )
 
     def native(self, dy, x):
         if self.source is not None and self.source.params is not None:
             return self._from_source()
         if not _all_float32(dy, x, self.stats.mean, self.stats.inv_std):
             return None
-        _, dw, db = _run_backward(self.groups, self.stats, dy, x, None, self.training,
-                                  need_dx=False, need_params=True)
+        _, dw, db = _run_backward(
+            self.groups, self.stats, dy, x, None, self.training, need_dx=False, need_params=True
+        )
         return np.stack([dw.reshape(self.groups.params), db.reshape(self.groups.params)])
 
     def backward(self, inputs, out, grad):
@@ -238,7 +274,7 @@ class NormParamGrad(Op):
             m, s = self.stats.constants(g, x.dtype)
             x_hat = (x - m) * s
             d_x = gw * s * dy if x.requires_grad else None
-        return gw * x_hat + gb, d_x
+        return (gw * x_hat + gb if dy.requires_grad else None), d_x
 
 
 def _run_backward(groups, stats, dy, x, weight, training, need_dx, need_params):
@@ -246,8 +282,9 @@ def _run_backward(groups, stats, dy, x, weight, training, need_dx, need_params):
     dyk, xk = groups.kernel_view(dy), groups.kernel_view(x)
     w = None if weight is None else np.ascontiguousarray(weight).reshape(-1)
     if groups.kind == "batch":
-        return C.batch_norm_backward(dyk, xk, stats.mean, stats.inv_std, w, training,
-                                     need_dx, need_params)
+        return C.batch_norm_backward(
+            dyk, xk, stats.mean, stats.inv_std, w, training, need_dx, need_params
+        )
     return C.layer_norm_backward(dyk, xk, stats.mean, stats.inv_std, w, need_dx, need_params)
 
 
@@ -274,8 +311,9 @@ class _NormOp(Op):
         dx = d_params = None
         bwd = None
         if x.requires_grad:
-            bwd = NormBackward(self.groups, self.stats, self.eps, self.training, w is not None,
-                               need_params)
+            bwd = NormBackward(
+                self.groups, self.stats, self.eps, self.training, w is not None, need_params
+            )
             dx = dispatch.apply(bwd, grad, x, *(() if w is None else (w,)))
         if need_params:
             d_params = dispatch.apply(
@@ -302,8 +340,16 @@ class BatchNormOp(_NormOp):
 
     name = "batch_norm"
 
-    def __init__(self, shape, eps: float, training: bool, has_weight: bool, has_bias: bool,
-                 mean: np.ndarray | None = None, inv_std: np.ndarray | None = None):
+    def __init__(
+        self,
+        shape,
+        eps: float,
+        training: bool,
+        has_weight: bool,
+        has_bias: bool,
+        mean: np.ndarray | None = None,
+        inv_std: np.ndarray | None = None,
+    ):
         self.groups = _Groups("batch", shape)
         self.eps, self.training = float(eps), training
         self.has_weight, self.has_bias = has_weight, has_bias
@@ -327,8 +373,9 @@ class BatchNormOp(_NormOp):
 
     def native(self, *xs):
         x, w, b = self._split(xs)
-        if not _all_float32(x, w, b) or (not self.training and not _all_float32(
-                self.stats.mean, self.stats.inv_std)):
+        if not _all_float32(x, w, b) or (
+            not self.training and not _all_float32(self.stats.mean, self.stats.inv_std)
+        ):
             return None
         C = _native()
         xk = self.groups.kernel_view(x)
@@ -369,9 +416,11 @@ class LayerNormOp(_NormOp):
         if not _all_float32(x, w, b) or self.groups.group_size == 0:
             return None
         C = _native()
-        flat = (lambda a: None if a is None else np.ascontiguousarray(a).reshape(-1))
-        y, mean, rstd = C.layer_norm_forward(self.groups.kernel_view(x), flat(w), flat(b),
-                                             self.eps)
+
+        def flat(a):
+            return None if a is None else np.ascontiguousarray(a).reshape(-1)
+
+        y, mean, rstd = C.layer_norm_forward(self.groups.kernel_view(x), flat(w), flat(b), self.eps)
         self.stats = _Stats(mean, rstd)
         return y.reshape(x.shape)
 
@@ -414,7 +463,8 @@ def batch_norm(
         >>> rm, rv = tt.zeros(1), tt.ones(1)
         >>> [round(v, 3) for v in batch_norm(x, rm, rv, training=True).reshape(-1).tolist()]
         [-1.0, 1.0]
-        >>> round(rm.item(), 4), round(rv.item(), 4)   # 0.9 * 0 + 0.1 * 2, 0.9 * 1 + 0.1 * 2 (unbiased)
+        >>> # 0.9 * 0 + 0.1 * 2, 0.9 * 1 + 0.1 * 2 (unbiased)
+        >>> round(rm.item(), 4), round(rv.item(), 4)
         (0.2, 1.1)
     """
     x = as_tensor(x, "batch_norm")
@@ -438,7 +488,8 @@ def batch_norm(
         n = x.size // c if c else 0
         if training and n <= 1:
             raise ValueError(
-                f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}"
+                "batch_norm: expected more than 1 value per channel when training, got input "
+                f"shape {x.shape}"
             )
         op = BatchNormOp(x.shape, eps, True, weight is not None, bias is not None)
         y = dispatch.apply(op, x, *params)
@@ -487,7 +538,8 @@ def layer_norm(
     k = len(normalized_shape)
     if x.ndim < k or tuple(x.shape[x.ndim - k :]) != normalized_shape:
         raise ValueError(
-            f"layer_norm: input of shape {x.shape} does not end with normalized_shape {normalized_shape}"
+            f"layer_norm: input of shape {x.shape} does not end with normalized_shape "
+            f"{normalized_shape}"
         )
     weight = None if weight is None else as_tensor(weight, "layer_norm")
     bias = None if bias is None else as_tensor(bias, "layer_norm")
