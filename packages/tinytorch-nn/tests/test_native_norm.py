@@ -112,6 +112,23 @@ def test_layer_norm_kernels_match_naive(rng, shape, affine):
                 close(g, r, rtol=1e-4, atol=1e-5 * (np.abs(r).max() + 1e-3), msg=name)
 
 
+def test_layer_norm_kernels_normalized_ndim(rng):
+    # x (2, 3, 4, 5) over its last 2 dims is the same as (6, 20) over rows; results keep x's shape.
+    x, dy = f32(rng, 2, 3, 4, 5), f32(rng, 2, 3, 4, 5)
+    w = rng.uniform(0.5, 2, 20).astype(np.float32)
+    y, mean, rstd = _C.layer_norm_forward(x, w, None, 1e-5, 2)
+    y2, mean2, rstd2 = _C.layer_norm_forward_naive(x.reshape(6, 20), w, None, 1e-5)
+    assert y.shape == x.shape and mean.shape == rstd.shape == (6,)
+    close(y.reshape(6, 20), y2)
+    close(mean, mean2)
+    close(rstd, rstd2)
+    dx, dw, db = _C.layer_norm_backward(dy, x, mean, rstd, w, normalized_ndim=2)
+    ref = _C.layer_norm_backward_naive(dy.reshape(6, 20), x.reshape(6, 20), mean, rstd, w)
+    assert dx.shape == x.shape and dw.shape == db.shape == (20,)
+    for got, want in zip((dx.reshape(6, 20), dw, db), ref, strict=True):
+        close(got, want, rtol=1e-4, atol=1e-5)
+
+
 def test_kernels_take_non_contiguous_inputs(rng):
     # A transposed view and a sliced view are copied to the layout the kernel wants.
     x = f32(rng, 8, 16, 5, 6).transpose(1, 0, 2, 3)  # (16, 8, 5, 6), not contiguous
@@ -203,9 +220,11 @@ def test_kernel_errors_name_op_and_shapes(rng):
     with pytest.raises(ValueError, match=r"batch_norm_eval: expected inv_std of shape \(3,\)"):
         _C.batch_norm_eval(x, np.zeros(3, np.float32), np.ones(2, np.float32))
     with pytest.raises(
-        ValueError, match=r"layer_norm_forward: expected x of shape \(R, D\), got shape \(4, 3, 5\)"
+        ValueError,
+        match=r"layer_norm_forward: expected x with at least normalized_ndim = 4 >= 1 dims, "
+        r"got shape \(4, 3, 5\)",
     ):
-        _C.layer_norm_forward(x)
+        _C.layer_norm_forward(x, normalized_ndim=4)
     with pytest.raises(ValueError, match=r"layer_norm_backward: expected rstd of shape \(4,\)"):
         _C.layer_norm_backward(
             f32(rng, 4, 3), f32(rng, 4, 3), np.zeros(4, np.float32), np.ones(3, np.float32)

@@ -107,54 +107,132 @@ inline int team_size() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Blocked sums over one contiguous run. TT_INLINE: they are inlined into each TT_CLONES caller
-// and so compiled for that caller's ISA (a called, non-inlined helper would be baseline code).
+// Blocked sums. A group is `nruns` contiguous runs of `len` floats, `stride` floats apart (a
+// BatchNorm channel: N runs of H*W; a LayerNorm row: one run of D). Each run is cut into
+// pieces that go into 32 float32 partials (the tail of a piece into the first lanes); after
+// every kBlock floats the partials are added up (as a tree) into a float64 total and reset.
+// So no float32 partial ever holds more than ~2 * kBlock / 32 terms, whatever the group size.
+// TT_INLINE: inlined into each TT_CLONES caller, so compiled for that caller's ISA (a called,
+// non-inlined helper would be baseline code).
 
-// sum(x[0:n])
-TT_INLINE double run_sum(const float* x, i64 n) {
-    float acc[kLanes] = {};
+constexpr i64 kBlock = 2048;
+
+// The total of the 32 partials, added as a tree (16 + 16, 8 + 8, ...: vectorised and pairwise),
+// then the partials reset to 0. Adding them one by one into a double would be a chain of 32
+// dependent additions (~130 cycles), longer than the main loop over a LayerNorm row of 384.
+TT_INLINE double lanes_flush(float* acc) {
+    for (int w = kLanes / 2; w >= 1; w /= 2)
+        for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+    const double t = acc[0];
+    for (int j = 0; j < kLanes; ++j) acc[j] = 0.0f;
+    return t;
+}
+
+// acc += x[0:n]
+TT_INLINE void lanes_sum(float* acc, const float* x, i64 n) {
     i64 i = 0;
     for (; i + kLanes <= n; i += kLanes)
         for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j];
-    double s = 0.0;
-    for (; i < n; ++i) s += x[i];
-    for (int j = 0; j < kLanes; ++j) s += acc[j];
-    return s;
+    for (int j = 0; i + j < n; ++j) acc[j] += x[i + j];
 }
 
-// sum((x[0:n] - m)^2)
-TT_INLINE double run_sqdev(const float* x, i64 n, float m) {
-    float acc[kLanes] = {};
+// acc += (x[0:n] - m)^2
+TT_INLINE void lanes_sqdev(float* acc, const float* x, i64 n, float m) {
     i64 i = 0;
     for (; i + kLanes <= n; i += kLanes)
         for (int j = 0; j < kLanes; ++j) {
             const float d = x[i + j] - m;
             acc[j] += d * d;
         }
-    double s = 0.0;
-    for (; i < n; ++i) {
-        const double d = double(x[i]) - m;
-        s += d * d;
+    for (int j = 0; i + j < n; ++j) {
+        const float d = x[i + j] - m;
+        acc[j] += d * d;
     }
-    for (int j = 0; j < kLanes; ++j) s += acc[j];
-    return s;
 }
 
-// sdy += sum(dy[0:n]), sdyx += sum(dy * (x - m))
-TT_INLINE void run_dot2(const float* dy, const float* x, i64 n, float m, double& sdy,
-                        double& sdyx) {
-    float a1[kLanes] = {}, a2[kLanes] = {};
+// a1 += dy[0:n], a2 += dy * (x - m)
+TT_INLINE void lanes_dot2(float* a1, float* a2, const float* dy, const float* x, i64 n, float m) {
     i64 i = 0;
     for (; i + kLanes <= n; i += kLanes)
         for (int j = 0; j < kLanes; ++j) {
             a1[j] += dy[i + j];
             a2[j] += dy[i + j] * (x[i + j] - m);
         }
-    for (; i < n; ++i) {
-        sdy += dy[i];
-        sdyx += double(dy[i]) * (double(x[i]) - m);
+    for (int j = 0; i + j < n; ++j) {
+        a1[j] += dy[i + j];
+        a2[j] += dy[i + j] * (x[i + j] - m);
     }
-    for (int j = 0; j < kLanes; ++j) sdy += a1[j], sdyx += a2[j];
+}
+
+// a1 += g, a2 += g * (x - m) with g = dy * w
+TT_INLINE void lanes_dot2w(float* a1, float* a2, const float* dy, const float* w, const float* x,
+                           i64 n, float m) {
+    i64 i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int j = 0; j < kLanes; ++j) {
+            const float g = dy[i + j] * w[i + j];
+            a1[j] += g;
+            a2[j] += g * (x[i + j] - m);
+        }
+    for (int j = 0; i + j < n; ++j) {
+        const float g = dy[i + j] * w[i + j];
+        a1[j] += g;
+        a2[j] += g * (x[i + j] - m);
+    }
+}
+
+// Walks the runs of a group in pieces, calling piece(offset, length) and flushing the float32
+// partials into float64 every kBlock floats (flush()).
+#define TT_BLOCKED_RUNS(nruns, len, stride, piece, flush)          \
+    do {                                                           \
+        i64 pending_ = 0;                                          \
+        for (i64 r_ = 0; r_ < (nruns); ++r_)                       \
+            for (i64 i0_ = 0; i0_ < (len); i0_ += kBlock) {        \
+                const i64 n_ = (len)-i0_ < kBlock ? (len)-i0_ : kBlock; \
+                piece(r_ * (stride) + i0_, n_);                    \
+                pending_ += n_;                                    \
+                if (pending_ >= kBlock) {                          \
+                    flush();                                       \
+                    pending_ = 0;                                  \
+                }                                                  \
+            }                                                      \
+        flush();                                                   \
+    } while (0)
+
+// sum over the group
+TT_INLINE double group_sum(const float* x, i64 nruns, i64 len, i64 stride) {
+    float acc[kLanes] = {};
+    double total = 0.0;
+#define TT_PIECE(off, n) lanes_sum(acc, x + (off), n)
+#define TT_FLUSH() total += lanes_flush(acc)
+    TT_BLOCKED_RUNS(nruns, len, stride, TT_PIECE, TT_FLUSH);
+#undef TT_PIECE
+#undef TT_FLUSH
+    return total;
+}
+
+// sum of (x - m)^2 over the group
+TT_INLINE double group_sqdev(const float* x, i64 nruns, i64 len, i64 stride, float m) {
+    float acc[kLanes] = {};
+    double total = 0.0;
+#define TT_PIECE(off, n) lanes_sqdev(acc, x + (off), n, m)
+#define TT_FLUSH() total += lanes_flush(acc)
+    TT_BLOCKED_RUNS(nruns, len, stride, TT_PIECE, TT_FLUSH);
+#undef TT_PIECE
+#undef TT_FLUSH
+    return total;
+}
+
+// sdy = sum(dy), sdyx = sum(dy * (x - m)) over the group
+TT_INLINE void group_dot2(const float* dy, const float* x, i64 nruns, i64 len, i64 stride, float m,
+                          double& sdy, double& sdyx) {
+    float a1[kLanes] = {}, a2[kLanes] = {};
+    sdy = sdyx = 0.0;
+#define TT_PIECE(off, n) lanes_dot2(a1, a2, dy + (off), x + (off), n, m)
+#define TT_FLUSH() (sdy += lanes_flush(a1), sdyx += lanes_flush(a2))
+    TT_BLOCKED_RUNS(nruns, len, stride, TT_PIECE, TT_FLUSH);
+#undef TT_PIECE
+#undef TT_FLUSH
 }
 
 // Mean and biased variance of M numbers from sum(x) and sum((x - m32)^2), m32 = float(mean).
@@ -173,11 +251,9 @@ inline void finish_stats(double sum, double sqdev_m32, double M, float m32, doub
 TT_CLONES void bn_channel_stats(const float* x, i64 N, i64 S, i64 sn, double eps, float* mean,
                                 float* inv_std, float* var) {
     const double M = double(N) * double(S);
-    double s = 0.0;
-    for (i64 n = 0; n < N; ++n) s += run_sum(x + n * sn, S);
+    const double s = group_sum(x, N, S, sn);
     const float m32 = float(s / M);
-    double q = 0.0;
-    for (i64 n = 0; n < N; ++n) q += run_sqdev(x + n * sn, S, m32);
+    const double q = group_sqdev(x, N, S, sn, m32);
     double m, v;
     finish_stats(s, q, M, m32, m, v);
     *mean = float(m);
@@ -198,10 +274,7 @@ TT_CLONES void bn_channel_normalize(const float* x, float* y, i64 N, i64 S, i64 
 // Backward sums of one channel: sdy = sum(dy), sdyx = sum(dy * (x - m)).
 TT_CLONES void bn_channel_sums(const float* dy, const float* x, i64 N, i64 S, i64 sn, float m,
                                double* sdy, double* sdyx) {
-    double a = 0.0, b = 0.0;
-    for (i64 n = 0; n < N; ++n) run_dot2(dy + n * sn, x + n * sn, S, m, a, b);
-    *sdy = a;
-    *sdyx = b;
+    group_dot2(dy, x, N, S, sn, m, *sdy, *sdyx);
 }
 
 // dx = a * dy - k * (x - m) + c over one channel.
@@ -432,10 +505,10 @@ TT_CLONES void ln_forward_rows(const float* x, float* y, i64 rows, i64 D, const 
     for (i64 r = 0; r < rows; ++r) {
         const float* xr = x + r * D;
         float* yr = y + r * D;
-        const double s = run_sum(xr, D);
+        const double s = group_sum(xr, 1, D, 0);
         const float m32 = float(s / double(D));
         double m, v;
-        finish_stats(s, run_sqdev(xr, D, m32), double(D), m32, m, v);
+        finish_stats(s, group_sqdev(xr, 1, D, 0, m32), double(D), m32, m, v);
         const float mf = float(m), rs = float(1.0 / std::sqrt(v + eps));
         mean[r] = mf;
         rstd[r] = rs;
@@ -469,33 +542,19 @@ TT_CLONES void ln_backward_rows(const float* dy, const float* x, float* dx, i64 
             }
         }
         if (!dx) continue;
-        float a1[kLanes] = {}, a2[kLanes] = {};
+        // sg = sum(g), sgx = sum(g * x_hat) = rs * sum(g * (x - m))
         double sg = 0.0, sgx = 0.0;
-        i64 i = 0;
         if (w) {
-            for (; i + kLanes <= D; i += kLanes)
-                for (int j = 0; j < kLanes; ++j) {
-                    const float g = dyr[i + j] * w[i + j];
-                    a1[j] += g;
-                    a2[j] += g * ((xr[i + j] - m) * rs);
-                }
-            for (; i < D; ++i) {
-                const float g = dyr[i] * w[i];
-                sg += g;
-                sgx += g * ((xr[i] - m) * rs);
-            }
+            float a1[kLanes] = {}, a2[kLanes] = {};
+#define TT_PIECE(off, n) lanes_dot2w(a1, a2, dyr + (off), w + (off), xr + (off), n, m)
+#define TT_FLUSH() (sg += lanes_flush(a1), sgx += lanes_flush(a2))
+            TT_BLOCKED_RUNS(1, D, 0, TT_PIECE, TT_FLUSH);
+#undef TT_PIECE
+#undef TT_FLUSH
         } else {
-            for (; i + kLanes <= D; i += kLanes)
-                for (int j = 0; j < kLanes; ++j) {
-                    a1[j] += dyr[i + j];
-                    a2[j] += dyr[i + j] * ((xr[i + j] - m) * rs);
-                }
-            for (; i < D; ++i) {
-                sg += dyr[i];
-                sgx += dyr[i] * ((xr[i] - m) * rs);
-            }
+            group_dot2(dyr, xr, 1, D, 0, m, sg, sgx);
         }
-        for (int j = 0; j < kLanes; ++j) sg += a1[j], sgx += a2[j];
+        sgx *= rs;
         // dx = rs * g - x_hat * (rs * mean(g x_hat)) - rs * mean(g)
         const float c1 = float(rs * sgx / double(D)), c0 = float(rs * sg / double(D));
         float* dxr = dx + r * D;
@@ -782,19 +841,21 @@ py::tuple batch_norm_backward(const F32& dy, const F32& x, const F32& mean, cons
     return py::make_tuple(obj(dx), obj(dw), obj(db));
 }
 
-// x: (R, D)
-void ln_dims(const char* op, const F32& x, i64& R, i64& D) {
-    if (x.ndim() != 2)
-        throw py::value_error(std::string(op) + ": expected x of shape (R, D), got shape " +
-                              shape_of(x));
-    R = x.shape(0), D = x.shape(1);
+// x: (..., *normalized) with `k` normalized dims -> R rows (the leading dims) of D floats.
+void ln_dims(const char* op, const F32& x, int k, i64& R, i64& D) {
+    if (k < 1 || x.ndim() < k)
+        throw py::value_error(std::string(op) + ": expected x with at least normalized_ndim = " +
+                              std::to_string(k) + " >= 1 dims, got shape " + shape_of(x));
+    R = 1, D = 1;
+    for (py::ssize_t d = 0; d < x.ndim(); ++d) (d < x.ndim() - k ? R : D) *= x.shape(d);
 }
 
 template <bool Naive>
-py::tuple layer_norm_forward(const F32& x, const OptF32& weight, const OptF32& bias, double eps) {
+py::tuple layer_norm_forward(const F32& x, const OptF32& weight, const OptF32& bias, double eps,
+                             int normalized_ndim) {
     const char* op = Naive ? "layer_norm_forward_naive" : "layer_norm_forward";
     i64 R, D;
-    ln_dims(op, x, R, D);
+    ln_dims(op, x, normalized_ndim, R, D);
     check_opt(op, "weight", weight, D, x);
     check_opt(op, "bias", bias, D, x);
     if (D < 1)
@@ -812,10 +873,11 @@ py::tuple layer_norm_forward(const F32& x, const OptF32& weight, const OptF32& b
 
 template <bool Naive>
 py::tuple layer_norm_backward(const F32& dy, const F32& x, const F32& mean, const F32& rstd,
-                              const OptF32& weight, bool need_dx, bool need_params) {
+                              const OptF32& weight, bool need_dx, bool need_params,
+                              int normalized_ndim) {
     const char* op = Naive ? "layer_norm_backward_naive" : "layer_norm_backward";
     i64 R, D;
-    ln_dims(op, x, R, D);
+    ln_dims(op, x, normalized_ndim, R, D);
     check_same(op, dy, x);
     check_vec(op, "mean", mean, R, x);
     check_vec(op, "rstd", rstd, R, x);
@@ -871,23 +933,26 @@ Entries not asked for (need_dx, need_params) are None.)doc");
           arg("need_dx") = true, arg("need_params") = true,
           "Reference for batch_norm_backward: the textbook formula, float64 sums.");
     m.def("layer_norm_forward", &layer_norm_forward<false>, arg("x"), arg("weight") = py::none(),
-          arg("bias") = py::none(), arg("eps") = 1e-5,
-          R"doc(LayerNorm forward over the rows of x (R, D) float32; weight, bias: (D,) or None.
+          arg("bias") = py::none(), arg("eps") = 1e-5, arg("normalized_ndim") = 1,
+          R"doc(LayerNorm forward over the last normalized_ndim dims of x (float32).
 
-Returns (y, mean, rstd): y (R, D), and per row (R,) the mean and 1 / sqrt(var + eps).)doc");
+x: (..., *normalized), seen as R rows of D = prod(normalized) floats; weight, bias: D floats or
+None. Returns (y, mean, rstd): y like x, and per row (R,) the mean and 1 / sqrt(var + eps).)doc");
     m.def("layer_norm_forward_naive", &layer_norm_forward<true>, arg("x"),
           arg("weight") = py::none(), arg("bias") = py::none(), arg("eps") = 1e-5,
+          arg("normalized_ndim") = 1,
           "Reference for layer_norm_forward: plain loops, float64 sums, one thread.");
     m.def("layer_norm_backward", &layer_norm_backward<false>, arg("dy"), arg("x"), arg("mean"),
           arg("rstd"), arg("weight") = py::none(), arg("need_dx") = true,
-          arg("need_params") = true,
+          arg("need_params") = true, arg("normalized_ndim") = 1,
           R"doc(Fused LayerNorm backward: (dx, dweight, dbias) in one kernel.
 
-dy, x: (R, D) float32; mean, rstd: (R,) from the forward; weight (D,) or None.
-Entries not asked for (need_dx, need_params) are None.)doc");
+dy, x: (..., *normalized) float32 (R rows of D); mean, rstd: (R,) from the forward; weight: D
+floats or None. dweight, dbias are flat (D,). Entries not asked for (need_dx, need_params) are
+None.)doc");
     m.def("layer_norm_backward_naive", &layer_norm_backward<true>, arg("dy"), arg("x"),
           arg("mean"), arg("rstd"), arg("weight") = py::none(), arg("need_dx") = true,
-          arg("need_params") = true,
+          arg("need_params") = true, arg("normalized_ndim") = 1,
           "Reference for layer_norm_backward: the textbook formula, float64 sums.");
 }
 

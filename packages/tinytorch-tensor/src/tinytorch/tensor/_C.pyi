@@ -248,19 +248,23 @@ def layer_norm_forward(
     weight: _NormArray | None = None,
     bias: _NormArray | None = None,
     eps: float = 1e-5,
+    normalized_ndim: int = 1,
 ) -> tuple[_NormArray, _NormArray, _NormArray]:
-    """LayerNorm forward over each row of x.
+    """LayerNorm forward over the last ``normalized_ndim`` dims of x.
 
     Args:
-        x: (R, D) float32: R rows (the leading dims flattened) of D values (the normalised dims
-            flattened). weight, bias: (D,) or None.
+        x: (..., *normalized) float32, seen as R rows (the leading dims) of D = prod(normalized)
+            contiguous floats.
+        weight, bias: D floats (flattened) or None.
+        eps: added to each row's variance.
+        normalized_ndim: how many trailing dims form a row (>= 1).
 
     Returns:
-        ``(y, mean, rstd)``: y (R, D), and per row (R,) the mean and ``1 / sqrt(var + eps)``.
+        ``(y, mean, rstd)``: y like x, and per row (R,) the mean and ``1 / sqrt(var + eps)``.
         Two-pass statistics per row, OpenMP over blocks of rows.
 
     Raises:
-        ValueError: x is not 2-D or has D == 0, or weight / bias is not (D,).
+        ValueError: x has fewer than normalized_ndim dims, D == 0, or weight / bias is not (D,).
     """
 
 def layer_norm_forward_naive(
@@ -268,6 +272,7 @@ def layer_norm_forward_naive(
     weight: _NormArray | None = None,
     bias: _NormArray | None = None,
     eps: float = 1e-5,
+    normalized_ndim: int = 1,
 ) -> tuple[_NormArray, _NormArray, _NormArray]:
     """Reference for `layer_norm_forward`: plain loops, float64 sums, one thread."""
 
@@ -279,6 +284,7 @@ def layer_norm_backward(
     weight: _NormArray | None = None,
     need_dx: bool = True,
     need_params: bool = True,
+    normalized_ndim: int = 1,
 ) -> tuple[_NormArray | None, _NormArray | None, _NormArray | None]:
     """Fused LayerNorm backward: ``(dx, dweight, dbias)`` from one kernel.
 
@@ -287,8 +293,13 @@ def layer_norm_backward(
     ``dweight = sum(dy * x_hat)``, ``dbias = sum(dy)`` (per-thread partial sums).
 
     Args:
-        dy, x: (R, D) float32. mean, rstd: (R,) from the forward. weight: (D,) or None.
+        dy, x: (..., *normalized) float32, the same shape (R rows of D).
+        mean, rstd: (R,) from the forward. weight: D floats or None.
         need_dx, need_params: which results to compute; the others are returned as None.
+        normalized_ndim: as in `layer_norm_forward`.
+
+    Returns:
+        dx like x; dweight and dbias flat (D,).
 
     Raises:
         ValueError: dy and x differ in shape, or an argument has the wrong length.
@@ -302,6 +313,7 @@ def layer_norm_backward_naive(
     weight: _NormArray | None = None,
     need_dx: bool = True,
     need_params: bool = True,
+    normalized_ndim: int = 1,
 ) -> tuple[_NormArray | None, _NormArray | None, _NormArray | None]:
     """Reference for `layer_norm_backward`: the textbook formula, float64 sums."""
 

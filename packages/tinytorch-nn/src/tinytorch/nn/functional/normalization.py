@@ -71,11 +71,9 @@ class _Groups:
             self.group_size = math.prod(self.params)
 
     # --- the kernels' views: BatchNorm (N, C, S), LayerNorm (R, D), both C-contiguous
-    def kernel_view(self, a: np.ndarray) -> np.ndarray:
-        a = np.ascontiguousarray(a)
-        if self.kind == "batch":
-            return a.reshape(self.shape[0], self.shape[1], math.prod(self.shape[2:]))
-        return a.reshape(-1, self.group_size) if self.group_size else a.reshape(0, 0)
+    # The kernels take x in its own shape (BatchNorm: (N, C, ...); LayerNorm: the last k dims
+    # normalised) and return results of that shape: no reshape, so a gradient is an array of
+    # its own, which autograd can store in a leaf's .grad without a defensive copy.
 
     # --- tensor-op helpers for the double backward (differentiable in every argument)
     def stats(self, x: Tensor, eps: float):
@@ -174,7 +172,7 @@ class NormBackward(Op):
         )
         if self.need_params:
             self.params = np.stack([dw.reshape(self.groups.params), db.reshape(self.groups.params)])
-        return dx.reshape(x.shape)
+        return dx
 
     def backward(self, inputs, out, grad):
         """Gradients of dx with respect to dy, x and weight (G = grad, u = dy * weight):
@@ -279,13 +277,15 @@ class NormParamGrad(Op):
 
 def _run_backward(groups, stats, dy, x, weight, training, need_dx, need_params):
     C = _native()
-    dyk, xk = groups.kernel_view(dy), groups.kernel_view(x)
+    dyk, xk = np.ascontiguousarray(dy), np.ascontiguousarray(x)
     w = None if weight is None else np.ascontiguousarray(weight).reshape(-1)
     if groups.kind == "batch":
         return C.batch_norm_backward(
             dyk, xk, stats.mean, stats.inv_std, w, training, need_dx, need_params
         )
-    return C.layer_norm_backward(dyk, xk, stats.mean, stats.inv_std, w, need_dx, need_params)
+    return C.layer_norm_backward(
+        dyk, xk, stats.mean, stats.inv_std, w, need_dx, need_params, len(groups.params)
+    )
 
 
 class _NormOp(Op):
@@ -378,13 +378,13 @@ class BatchNormOp(_NormOp):
         ):
             return None
         C = _native()
-        xk = self.groups.kernel_view(x)
+        xk = np.ascontiguousarray(x)
         if self.training:
             y, mean, inv_std, self.var = C.batch_norm_forward(xk, w, b, self.eps)
             self.stats = _Stats(mean, inv_std)
         else:
             y = C.batch_norm_eval(xk, self.stats.mean, self.stats.inv_std, w, b)
-        return y.reshape(x.shape)
+        return y
 
 
 class LayerNormOp(_NormOp):
@@ -420,9 +420,11 @@ class LayerNormOp(_NormOp):
         def flat(a):
             return None if a is None else np.ascontiguousarray(a).reshape(-1)
 
-        y, mean, rstd = C.layer_norm_forward(self.groups.kernel_view(x), flat(w), flat(b), self.eps)
+        y, mean, rstd = C.layer_norm_forward(
+            np.ascontiguousarray(x), flat(w), flat(b), self.eps, len(self.groups.params)
+        )
         self.stats = _Stats(mean, rstd)
-        return y.reshape(x.shape)
+        return y
 
 
 # ----------------------------------------------------------------------------- functions
