@@ -159,7 +159,8 @@ def batch_norm_forward(
     Args:
         x: (N, C, ...) float32 (other dtypes and layouts are converted to C-contiguous float32);
             a channel is the N runs of ``prod(shape[2:])`` contiguous floats.
-        weight, bias: (C,) or None (1 and 0).
+        weight: (C,) or None (1).
+        bias: (C,) or None (0).
         eps: added to the variance.
 
     Returns:
@@ -190,7 +191,11 @@ def batch_norm_eval(
     """BatchNorm with given statistics (evaluation): ``(x - mean) * inv_std * weight + bias``.
 
     Args:
-        x: (N, C, ...) float32. mean, inv_std: (C,). weight, bias: (C,) or None.
+        x: (N, C, ...) float32.
+        mean: (C,).
+        inv_std: (C,), ``1 / sqrt(running_var + eps)``.
+        weight: (C,) or None.
+        bias: (C,) or None.
 
     Raises:
         ValueError: a per-channel argument is not (C,).
@@ -223,9 +228,14 @@ def batch_norm_backward(
     otherwise (running statistics, constants) ``dx = weight * inv_std * dy``.
 
     Args:
-        dy, x: (N, C, ...) float32, the same shape. mean, inv_std: (C,), as the forward used.
+        dy: (N, C, ...) float32, the gradient of y.
+        x: the forward's input, the same shape.
+        mean: (C,), as the forward used.
+        inv_std: (C,), as the forward used.
         weight: (C,) or None (1).
-        need_dx, need_params: which results to compute; the others are returned as None.
+        training: True if mean and inv_std were the batch's statistics.
+        need_dx: compute dx (else None).
+        need_params: compute dweight and dbias (else None).
 
     Raises:
         ValueError: dy and x differ in shape, or a per-channel argument is not (C,).
@@ -255,7 +265,8 @@ def layer_norm_forward(
     Args:
         x: (..., *normalized) float32, seen as R rows (the leading dims) of D = prod(normalized)
             contiguous floats.
-        weight, bias: D floats (flattened) or None.
+        weight: D floats (flattened) or None.
+        bias: D floats (flattened) or None.
         eps: added to each row's variance.
         normalized_ndim: how many trailing dims form a row (>= 1).
 
@@ -293,9 +304,13 @@ def layer_norm_backward(
     ``dweight = sum(dy * x_hat)``, ``dbias = sum(dy)`` (per-thread partial sums).
 
     Args:
-        dy, x: (..., *normalized) float32, the same shape (R rows of D).
-        mean, rstd: (R,) from the forward. weight: D floats or None.
-        need_dx, need_params: which results to compute; the others are returned as None.
+        dy: (..., *normalized) float32, the gradient of y (R rows of D).
+        x: the forward's input, the same shape.
+        mean: (R,) from the forward.
+        rstd: (R,) from the forward.
+        weight: D floats or None.
+        need_dx: compute dx (else None).
+        need_params: compute dweight and dbias (else None).
         normalized_ndim: as in `layer_norm_forward`.
 
     Returns:

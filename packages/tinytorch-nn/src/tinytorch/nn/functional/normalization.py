@@ -111,7 +111,7 @@ class _Stats:
 
 
 class NormBackward(Op):
-    """dy, x[, weight] -> dx: the fused BatchNorm / LayerNorm input gradient.
+    """(dy, x, weight or nothing) -> dx: the fused BatchNorm / LayerNorm input gradient.
 
     One kernel pass also computes dweight and dbias when asked (``need_params``); they are
     kept in ``self.params`` for the `NormParamGrad` node that follows, so the sums over the
@@ -331,7 +331,9 @@ class _NormOp(Op):
 
 
 class BatchNormOp(_NormOp):
-    """x (N, C, ...)[, weight (C,)][, bias (C,)] -> y = (x - mean) * inv_std * weight + bias.
+    """BatchNorm: ``y = (x - mean) * inv_std * weight + bias`` per channel of x (N, C, ...).
+
+    Inputs: x, then weight (C,) if ``has_weight``, then bias (C,) if ``has_bias``.
 
     ``training=True``: mean and biased variance of each channel over the batch (and every dim
     after C), kept in ``self.stats`` and ``self.var`` (for the running statistics).
@@ -388,8 +390,11 @@ class BatchNormOp(_NormOp):
 
 
 class LayerNormOp(_NormOp):
-    """x (..., *normalized_shape)[, weight][, bias] (normalized_shape) -> normalised over the
-    last ``k`` dims; keeps the mean and inv_std of each of the R leading positions (R,)."""
+    """LayerNorm: x (..., *normalized_shape) normalised over its last ``k`` dims.
+
+    Inputs: x, then weight (normalized_shape) if ``has_weight``, then bias if ``has_bias``.
+    Keeps the mean and inv_std of each of the R leading positions, flat (R,), in ``self.stats``.
+    """
 
     name = "layer_norm"
 
