@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import tinytorch.tensor as tt
@@ -110,6 +112,41 @@ def test_layer_norm_kernels_match_naive(rng, shape, affine):
             assert (g is None) == (r is None), name
             if r is not None and r.size:
                 close(g, r, rtol=1e-4, atol=1e-5 * (np.abs(r).max() + 1e-3), msg=name)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(
+    "kind, shape",
+    [
+        ("batch", (32, 8, 16, 16)),  # run path, above the 32K-element threading threshold
+        ("batch", (4099, 17)),  # column path (S = 1), rows split unevenly between threads
+        ("batch", (1000, 9, 5)),  # column path, S = 5
+        ("layer", (1001, 97)),  # LayerNorm, blocks of 64 rows + a partial block
+    ],
+)
+def test_kernels_threaded_match_naive(rng, kind, shape, threads):
+    # The multi-threaded paths (per-thread partial sums, uneven splits) only run on inputs
+    # big enough to be worth a parallel region.
+    before = _C.num_threads()
+    _C.set_num_threads(threads)
+    try:
+        x, dy = f32(rng, *shape, scale=2, offset=1), f32(rng, *shape)
+        n = shape[1] if kind == "batch" else shape[-1]
+        w, b = rng.uniform(0.5, 2, n).astype(np.float32), f32(rng, n)
+        if kind == "batch":
+            fwd, fwd_ref = _C.batch_norm_forward, _C.batch_norm_forward_naive
+            bwd, bwd_ref = _C.batch_norm_backward, _C.batch_norm_backward_naive
+        else:
+            fwd, fwd_ref = _C.layer_norm_forward, _C.layer_norm_forward_naive
+            bwd, bwd_ref = _C.layer_norm_backward, _C.layer_norm_backward_naive
+        got, ref = fwd(x, w, b), fwd_ref(x, w, b)
+        for g, r in zip(got, ref, strict=True):
+            close(g, r, rtol=1e-5, atol=1e-5)
+        stats = ref[1:3]
+        for g, r in zip(bwd(dy, x, *stats, w), bwd_ref(dy, x, *stats, w), strict=True):
+            close(g, r, rtol=1e-4, atol=1e-5 * np.abs(r).max())
+    finally:
+        _C.set_num_threads(before)
 
 
 def test_layer_norm_kernels_normalized_ndim(rng):
@@ -309,6 +346,37 @@ def test_one_node_and_small_saved_state(rng):
     z = F.layer_norm(x, (6, 6))
     assert graph_stats(z.sum()).ops == {"layer_norm": 1, "sum": 1}
     assert z._node.op.stats.mean.shape == (32,)
+
+
+def test_native_path_is_taken_for_float32_only(rng):
+    from tinytorch.nn.functional.normalization import BatchNormOp, LayerNormOp
+
+    x = f32(rng, 4, 3, 5)
+    assert BatchNormOp(x.shape, 1e-5, True, False, False).native(x) is not None
+    assert BatchNormOp(x.shape, 1e-5, True, False, False).native(x.astype(np.float64)) is None
+    assert LayerNormOp(x.shape, 1, 1e-5, False, False).native(x) is not None
+    assert LayerNormOp(x.shape, 1, 1e-5, False, False).native(x.astype(np.float64)) is None
+
+
+@pytest.mark.parametrize(
+    "module, cls, shape, name",
+    [
+        ("tinytorch.nn", "BatchNorm1d", (4, 3), "batch_norm"),
+        ("tinytorch.nn", "BatchNorm2d", (2, 3, 4, 4), "batch_norm"),
+        ("tinytorch.nn", "LayerNorm", (2, 3, 3), "layer_norm"),
+        ("tinytorch.core.spatial", "BatchNorm2d", (2, 3, 4, 4), "batch_norm"),  # seed aliases
+        ("tinytorch.core.layers", "LayerNorm", (2, 3), "layer_norm"),
+    ],
+)
+def test_layers_and_seed_aliases_use_the_fused_ops(rng, module, cls, shape, name):
+    layer = getattr(importlib.import_module(module), cls)(3)
+    y = layer(tt.tensor(f32(rng, *shape), requires_grad=True))
+    assert graph_stats(y.sum()).ops == {name: 1, "sum": 1}
+    layer.eval()
+    assert graph_stats(layer(tt.tensor(f32(rng, *shape), requires_grad=True)).sum()).ops == {
+        name: 1,
+        "sum": 1,
+    }
 
 
 def test_backward_skips_unneeded_gradients(rng):
