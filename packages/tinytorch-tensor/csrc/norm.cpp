@@ -20,22 +20,27 @@
 //   over it: only the first pass reads main memory / L3.
 //   When S is small (< 32, e.g. BatchNorm1d on (N, C)) the runs are too short to vectorise, so
 //   the kernel instead views x as N rows of K = C * S floats, splits the rows between the
-//   threads, accumulates per-column sums (each thread its own row of partial sums), adds the
-//   threads' partials, and folds each channel's S columns together.
+//   threads, accumulates per-column float64 sums (vectorised along the row; each thread its own
+//   row of partial sums), adds the threads' partials, and folds each channel's S columns.
 //
-// LayerNorm: x (R, D), the group is one row of D contiguous floats (the last dims of the input
-//   flattened). Rows are independent: OpenMP over blocks of rows. dw and db are sums over rows
-//   (per column), so each thread keeps its own partial sums and they are added at the end.
+// LayerNorm: x (..., *normalized) seen as (R, D); the group is one row of D contiguous floats.
+//   Rows are independent: OpenMP over blocks of 64 rows. dw and db are sums over rows (per
+//   column), so each thread adds each block's rows into float32 partials, flushes them into
+//   its own float64 totals, and the threads' totals are added at the end.
 //
 // Numerics. The variance is computed in two passes: first the mean, then sum((x - mean)^2).
 //   The one-pass formula E[x^2] - E[x]^2 subtracts two large numbers when |mean| >> std (a
 //   feature with mean 1000 and std 1 loses 6 of float32's 7 digits); the second pass costs a
-//   read of data that is already in cache. Sums are "blocked": 32 float32 partial sums side by
-//   side (what SIMD registers hold; the compiler vectorises the 32-wide inner loop), so each
-//   partial sees at most ceil(n / 32) terms of one contiguous run; then the 32 partials and the
-//   run totals are added in float64. A BatchNorm channel can hold millions of numbers, and a
-//   float32 running sum of a million terms loses about 3 digits; blocked float32 + float64 keeps
-//   the error at the level of float32 rounding of the inputs while running at float32 speed.
+//   read of data that is already in cache.
+//   Sums are blocked: 32 float32 partial sums side by side (two AVX-512 registers; the compiler
+//   vectorises the 32-wide inner loop), and after every kBlock = 2048 floats the 32 partials are
+//   added as a tree (pairwise, vectorised) into a float64 total and restart at 0. So a float32
+//   partial holds at most a few hundred terms, however large the group: a BatchNorm channel can hold
+//   millions of numbers, and a plain float32 running sum of a million terms loses ~3 digits,
+//   while a float64 accumulator per element costs a conversion and half the SIMD width. Blocked
+//   float32 + float64 keeps the error at the level of float32 rounding of the inputs at float32
+//   speed. (Adding the 32 partials one by one into a double instead of as a tree is a chain of
+//   32 dependent adds, ~130 cycles: more than a whole 384-float LayerNorm row's main loop.)
 //   In the subtraction x - mean, mean is rounded to float32; the variance is corrected for that
 //   exactly (sum((x - m32)^2) = sum((x - m)^2) + M (m - m32)^2). The output is computed as
 //   (x - mean) * (inv_std * w) + b, not as x * a + c with c = b - mean * a, which would again
@@ -111,7 +116,8 @@ inline int team_size() {
 // BatchNorm channel: N runs of H*W; a LayerNorm row: one run of D). Each run is cut into
 // pieces that go into 32 float32 partials (the tail of a piece into the first lanes); after
 // every kBlock floats the partials are added up (as a tree) into a float64 total and reset.
-// So no float32 partial ever holds more than ~2 * kBlock / 32 terms, whatever the group size.
+// So a float32 partial holds about 2 * kBlock / 32 = 128 terms (a few hundred at most, when
+// short runs put their tails into the first lanes), whatever the group size.
 // TT_INLINE: inlined into each TT_CLONES caller, so compiled for that caller's ISA (a called,
 // non-inlined helper would be baseline code).
 
