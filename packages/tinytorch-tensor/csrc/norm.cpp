@@ -368,6 +368,7 @@ void column_reduce(i64 rows, i64 K, int nt, std::vector<double>& out, F f) {
 // Run f(r0, r1) over `rows` rows split between the threads.
 template <typename F>
 void rows_parallel(i64 rows, int nt, F f) {
+    (void)nt;  // only read by OpenMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const int t = thread_id(), T = team_size();
@@ -579,6 +580,7 @@ constexpr i64 kLnBlock = 64;
 void ln_forward(const float* x, float* y, i64 R, i64 D, const float* w, const float* b, double eps,
                 float* mean, float* rstd) {
     const int nt = pick_threads(R * D);
+    (void)nt;  // only read by OpenMP
     const i64 nblocks = (R + kLnBlock - 1) / kLnBlock;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (i64 blk = 0; blk < nblocks; ++blk) {
