@@ -82,6 +82,10 @@ using i64 = std::int64_t;
 constexpr int kLanes = 32;
 // BatchNorm runs shorter than this use the column (rows of C * S) kernels instead.
 constexpr i64 kMinRun = 32;
+// Padding between per-thread partial-sum arrays: at least one 64-byte cache line, so two
+// threads never write the same line (false sharing: the line would bounce between the cores'
+// caches on every row, which cost LayerNorm's dweight/dbias most of its 2-thread speedup).
+constexpr i64 kPadFloats = 16, kPadDoubles = 8;
 // Below this many elements a kernel runs on one thread: a parallel region costs microseconds.
 constexpr i64 kMinThreadWork = i64(1) << 15;
 
@@ -170,23 +174,6 @@ TT_INLINE void lanes_dot2(float* a1, float* a2, const float* dy, const float* x,
     }
 }
 
-// a1 += g, a2 += g * (x - m) with g = dy * w
-TT_INLINE void lanes_dot2w(float* a1, float* a2, const float* dy, const float* w, const float* x,
-                           i64 n, float m) {
-    i64 i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-        for (int j = 0; j < kLanes; ++j) {
-            const float g = dy[i + j] * w[i + j];
-            a1[j] += g;
-            a2[j] += g * (x[i + j] - m);
-        }
-    for (int j = 0; i + j < n; ++j) {
-        const float g = dy[i + j] * w[i + j];
-        a1[j] += g;
-        a2[j] += g * (x[i + j] - m);
-    }
-}
-
 // Walks the runs of a group in pieces, calling piece(offset, length) and flushing the float32
 // partials into float64 every kBlock floats (flush()).
 #define TT_BLOCKED_RUNS(nruns, len, stride, piece, flush)          \
@@ -241,12 +228,13 @@ TT_INLINE void group_dot2(const float* dy, const float* x, i64 nruns, i64 len, i
 #undef TT_FLUSH
 }
 
-// Mean and biased variance of M numbers from sum(x) and sum((x - m32)^2), m32 = float(mean).
-inline void finish_stats(double sum, double sqdev_m32, double M, float m32, double& mean,
+// Mean and biased variance of M = 1 / inv_m numbers from sum(x) and sum((x - m32)^2), where
+// m32 = float(mean). (A multiplication by 1 / M: a division is ~15 cycles, per LayerNorm row.)
+inline void finish_stats(double sum, double sqdev_m32, double inv_m, float m32, double& mean,
                          double& var) {
-    mean = sum / M;
+    mean = sum * inv_m;
     const double shift = mean - double(m32);
-    var = sqdev_m32 / M - shift * shift;  // exact correction for using m32 instead of mean
+    var = sqdev_m32 * inv_m - shift * shift;  // exact correction for using m32 instead of mean
     if (var < 0) var = 0;
 }
 
@@ -261,7 +249,7 @@ TT_CLONES void bn_channel_stats(const float* x, i64 N, i64 S, i64 sn, double eps
     const float m32 = float(s / M);
     const double q = group_sqdev(x, N, S, sn, m32);
     double m, v;
-    finish_stats(s, q, M, m32, m, v);
+    finish_stats(s, q, 1.0 / M, m32, m, v);
     *mean = float(m);
     *var = float(v);
     *inv_std = float(1.0 / std::sqrt(v + eps));
@@ -351,18 +339,19 @@ TT_CLONES void cols_dx(const float* dy, const float* x, float* dx, i64 rows, i64
 // `parts` (team_size x K), then the rows are added: out[k] = sum over threads. f(r0, r1, acc).
 template <typename F>
 void column_reduce(i64 rows, i64 K, int nt, std::vector<double>& out, F f) {
-    std::vector<double> parts(sz(nt) * sz(K), 0.0);
+    const i64 stride = K + kPadDoubles;  // no cache line shared between two threads' rows
+    std::vector<double> parts(sz(nt) * sz(stride), 0.0);
     int used = 1;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const int t = thread_id(), T = team_size();
         if (t == 0) used = T;
         const i64 r0 = rows * t / T, r1 = rows * (t + 1) / T;
-        if (r1 > r0) f(r0, r1, parts.data() + sz(t) * sz(K));
+        if (r1 > r0) f(r0, r1, parts.data() + sz(t) * sz(stride));
     }
     out.assign(sz(K), 0.0);
     for (int t = 0; t < used; ++t)
-        for (i64 k = 0; k < K; ++k) out[k] += parts[sz(t) * sz(K) + k];
+        for (i64 k = 0; k < K; ++k) out[k] += parts[sz(t) * sz(stride) + k];
 }
 
 // Run f(r0, r1) over `rows` rows split between the threads.
@@ -418,7 +407,7 @@ void bn_stats(const float* x, i64 N, i64 C, i64 S, double eps, float* mean, floa
         double q = 0.0;
         for (i64 s = 0; s < S; ++s) q += col[c * S + s];
         double m, v;
-        finish_stats(sum[c], q, M, m32[c], m, v);
+        finish_stats(sum[c], q, 1.0 / M, m32[c], m, v);
         mean[c] = float(m);
         var[c] = float(v);
         inv_std[c] = float(1.0 / std::sqrt(v + eps));
@@ -509,13 +498,14 @@ void bn_backward(const float* dy, const float* x, float* dx, float* dw, float* d
 // Statistics and output of `rows` rows. w, b: (D,) or null.
 TT_CLONES void ln_forward_rows(const float* x, float* y, i64 rows, i64 D, const float* w,
                                const float* b, double eps, float* mean, float* rstd) {
+    const double inv_d = 1.0 / double(D);
     for (i64 r = 0; r < rows; ++r) {
         const float* xr = x + r * D;
         float* yr = y + r * D;
         const double s = group_sum(xr, 1, D, 0);
-        const float m32 = float(s / double(D));
+        const float m32 = float(s * inv_d);
         double m, v;
-        finish_stats(s, group_sqdev(xr, 1, D, 0, m32), double(D), m32, m, v);
+        finish_stats(s, group_sqdev(xr, 1, D, 0, m32), inv_d, m32, m, v);
         const float mf = float(m), rs = float(1.0 / std::sqrt(v + eps));
         mean[r] = mf;
         rstd[r] = rs;
@@ -531,6 +521,54 @@ TT_CLONES void ln_forward_rows(const float* x, float* y, i64 rows, i64 D, const 
     }
 }
 
+// One pass over a piece of a LayerNorm row for the backward: a1 += g, a2 += g * (x - m) with
+// g = dy * w (W: there is a weight, else g = dy); with P also dwa += dy * x_hat, dba += dy (the
+// parameter partials, per column). Fusing the two saves a pass over dy and x.
+template <bool W, bool P>
+TT_INLINE void lanes_ln_backward(float* a1, float* a2, const float* dy, const float* w,
+                                 const float* x, i64 n, float m, float rs, float* dwa,
+                                 float* dba) {
+#define TT_LN_STEP(j, i)                         \
+    do {                                         \
+        const float xm = x[i] - m;               \
+        const float g = W ? dy[i] * w[i] : dy[i]; \
+        a1[j] += g;                              \
+        a2[j] += g * xm;                         \
+        if (P) {                                 \
+            dwa[i] += dy[i] * (xm * rs);         \
+            dba[i] += dy[i];                     \
+        }                                        \
+    } while (0)
+    i64 i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int j = 0; j < kLanes; ++j) TT_LN_STEP(j, i + j);
+    for (int j = 0; i + j < n; ++j) TT_LN_STEP(j, i + j);
+#undef TT_LN_STEP
+}
+
+// Backward of one LayerNorm row (see ln_backward_rows).
+template <bool W, bool P>
+TT_INLINE void ln_backward_row(const float* dyr, const float* xr, float* dxr, i64 D, double inv_d,
+                               float m, float rs, const float* w, float* dwa, float* dba) {
+    // sg = sum(g), sgx = sum(g * x_hat) = rs * sum(g * (x - m))
+    float a1[kLanes] = {}, a2[kLanes] = {};
+    double sg = 0.0, sgx = 0.0;
+#define TT_PIECE(off, n)                                                                     \
+    lanes_ln_backward<W, P>(a1, a2, dyr + (off), W ? w + (off) : nullptr, xr + (off), n, m, rs, \
+                            P ? dwa + (off) : nullptr, P ? dba + (off) : nullptr)
+#define TT_FLUSH() (sg += lanes_flush(a1), sgx += lanes_flush(a2))
+    TT_BLOCKED_RUNS(1, D, 0, TT_PIECE, TT_FLUSH);
+#undef TT_PIECE
+#undef TT_FLUSH
+    sgx *= rs;
+    // dx = rs * g - x_hat * (rs * mean(g x_hat)) - rs * mean(g)
+    const float c1 = float(rs * sgx * inv_d), c0 = float(rs * sg * inv_d);
+    for (i64 i = 0; i < D; ++i) {
+        const float g = W ? dyr[i] * w[i] : dyr[i];
+        dxr[i] = rs * g - ((xr[i] - m) * rs) * c1 - c0;
+    }
+}
+
 // Backward of `rows` rows. dx may be null. dw_acc/db_acc (D,) float32 partials, both or
 // neither: += dy * x_hat and += dy (the caller flushes them into float64 every block of rows).
 // With g = dy * w and x_hat = (x - mean) * rstd:
@@ -538,39 +576,27 @@ TT_CLONES void ln_forward_rows(const float* x, float* y, i64 rows, i64 D, const 
 TT_CLONES void ln_backward_rows(const float* dy, const float* x, float* dx, i64 rows, i64 D,
                                 const float* mean, const float* rstd, const float* w,
                                 float* dw_acc, float* db_acc) {
+    const double inv_d = 1.0 / double(D);
     for (i64 r = 0; r < rows; ++r) {
         const float* dyr = dy + r * D;
         const float* xr = x + r * D;
         const float m = mean[r], rs = rstd[r];
-        if (dw_acc) {
+        if (!dx) {  // parameter gradients only
             for (i64 i = 0; i < D; ++i) {
                 dw_acc[i] += dyr[i] * ((xr[i] - m) * rs);
                 db_acc[i] += dyr[i];
             }
+            continue;
         }
-        if (!dx) continue;
-        // sg = sum(g), sgx = sum(g * x_hat) = rs * sum(g * (x - m))
-        double sg = 0.0, sgx = 0.0;
-        if (w) {
-            float a1[kLanes] = {}, a2[kLanes] = {};
-#define TT_PIECE(off, n) lanes_dot2w(a1, a2, dyr + (off), w + (off), xr + (off), n, m)
-#define TT_FLUSH() (sg += lanes_flush(a1), sgx += lanes_flush(a2))
-            TT_BLOCKED_RUNS(1, D, 0, TT_PIECE, TT_FLUSH);
-#undef TT_PIECE
-#undef TT_FLUSH
-        } else {
-            group_dot2(dyr, xr, 1, D, 0, m, sg, sgx);
-        }
-        sgx *= rs;
-        // dx = rs * g - x_hat * (rs * mean(g x_hat)) - rs * mean(g)
-        const float c1 = float(rs * sgx / double(D)), c0 = float(rs * sg / double(D));
         float* dxr = dx + r * D;
-        if (w) {
-            for (i64 i2 = 0; i2 < D; ++i2)
-                dxr[i2] = rs * (dyr[i2] * w[i2]) - ((xr[i2] - m) * rs) * c1 - c0;
-        } else {
-            for (i64 i2 = 0; i2 < D; ++i2) dxr[i2] = rs * dyr[i2] - ((xr[i2] - m) * rs) * c1 - c0;
-        }
+        if (w && dw_acc)
+            ln_backward_row<true, true>(dyr, xr, dxr, D, inv_d, m, rs, w, dw_acc, db_acc);
+        else if (w)
+            ln_backward_row<true, false>(dyr, xr, dxr, D, inv_d, m, rs, w, nullptr, nullptr);
+        else if (dw_acc)
+            ln_backward_row<false, true>(dyr, xr, dxr, D, inv_d, m, rs, nullptr, dw_acc, db_acc);
+        else
+            ln_backward_row<false, false>(dyr, xr, dxr, D, inv_d, m, rs, nullptr, nullptr, nullptr);
     }
 }
 
@@ -594,16 +620,18 @@ void ln_backward(const float* dy, const float* x, float* dx, float* dw, float* d
     const int nt = pick_threads(R * D);
     const i64 nblocks = (R + kLnBlock - 1) / kLnBlock;
     const bool params = dw || db;
-    // Per thread: float64 totals (2 * D) and float32 block partials (2 * D).
-    std::vector<double> tot(params ? sz(nt) * 2 * D : 0, 0.0);
-    std::vector<float> blk_acc(params ? sz(nt) * 2 * D : 0, 0.0f);
+    // Per thread: float64 totals (2 * D) and float32 block partials (2 * D), padded so that no
+    // cache line is shared between two threads' arrays.
+    const i64 ts = 2 * D + kPadDoubles, bs = 2 * D + kPadFloats;
+    std::vector<double> tot(params ? sz(nt) * sz(ts) : 0, 0.0);
+    std::vector<float> blk_acc(params ? sz(nt) * sz(bs) : 0, 0.0f);
     int used = 1;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const int t = thread_id();
         if (t == 0) used = team_size();
-        double* tw = params ? tot.data() + sz(t) * 2 * D : nullptr;
-        float* bw = params ? blk_acc.data() + sz(t) * 2 * D : nullptr;
+        double* tw = params ? tot.data() + sz(t) * sz(ts) : nullptr;
+        float* bw = params ? blk_acc.data() + sz(t) * sz(bs) : nullptr;
 #pragma omp for schedule(static)
         for (i64 blk = 0; blk < nblocks; ++blk) {
             const i64 r0 = blk * kLnBlock, r1 = r0 + kLnBlock < R ? r0 + kLnBlock : R;
@@ -619,8 +647,8 @@ void ln_backward(const float* dy, const float* x, float* dx, float* dw, float* d
     for (i64 i = 0; i < D; ++i) {
         double sw = 0.0, sb = 0.0;
         for (int t = 0; t < used; ++t) {
-            sw += tot[sz(t) * 2 * D + i];
-            sb += tot[sz(t) * 2 * D + D + i];
+            sw += tot[sz(t) * sz(ts) + i];
+            sb += tot[sz(t) * sz(ts) + D + i];
         }
         if (dw) dw[i] = float(sw);
         if (db) db[i] = float(sb);
