@@ -9,8 +9,8 @@ the unbiased one (n - 1).
 Each is one fused op (`BatchNormOp`, `LayerNormOp`) with a C++ kernel (``csrc/norm.cpp``) for
 float32 and a numpy reference for the rest. The forward saves only the per-group ``mean`` and
 ``inv_std`` (a few floats per channel or row), not ``x_hat``; the backward recomputes ``x_hat``
-on the fly. Composing the same formula from ``mean``, ``var``, ``sub``, ``mul``... would make
-a dozen passes over memory and a dozen graph nodes, each saving a full-size tensor.
+on the fly. Composing the same formula from ``mean``, ``var``, ``sub``, ``mul``... makes about
+a dozen passes over memory and ten graph nodes, several keeping a tensor of x's size alive.
 
 The backward over a group of M numbers has a closed form (u = dy * weight):
 
@@ -70,7 +70,6 @@ class _Groups:
             self.param_shape = self.params = tuple(shape[nd - k :])
             self.group_size = math.prod(self.params)
 
-    # --- the kernels' views: BatchNorm (N, C, S), LayerNorm (R, D), both C-contiguous
     # The kernels take x in its own shape (BatchNorm: (N, C, ...); LayerNorm: the last k dims
     # normalised) and return results of that shape: no reshape, so a gradient is an array of
     # its own, which autograd can store in a leaf's .grad without a defensive copy.
