@@ -148,6 +148,192 @@ def transpose2d_naive(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 # --- norm: batchnorm and layernorm (csrc/norm.cpp) ------------------------------------------------
 
+_NormArray = npt.NDArray[np.float32]
+
+def batch_norm_forward(
+    x: _NormArray,
+    weight: _NormArray | None = None,
+    bias: _NormArray | None = None,
+    eps: float = 1e-5,
+) -> tuple[_NormArray, _NormArray, _NormArray, _NormArray]:
+    """BatchNorm training forward: per-channel batch statistics, then normalise.
+
+    Args:
+        x: (N, C, ...) float32 (other dtypes and layouts are converted to C-contiguous float32);
+            a channel is the N runs of ``prod(shape[2:])`` contiguous floats.
+        weight: (C,) or None (1).
+        bias: (C,) or None (0).
+        eps: added to the variance.
+
+    Returns:
+        ``(y, mean, inv_std, var)``: y like x, ``(x - mean) * inv_std * weight + bias``; and per
+        channel (C,) the batch mean, ``1 / sqrt(var + eps)`` and the biased variance. Two-pass
+        statistics (blocked float32 sums, float64 totals), OpenMP over channels.
+
+    Raises:
+        ValueError: x has fewer than 2 dims or no values per channel, or weight / bias is not (C,)
+            (``batch_norm_forward: expected weight of shape (3,) for x of shape (4, 3, 5), ...``).
+    """
+
+def batch_norm_forward_naive(
+    x: _NormArray,
+    weight: _NormArray | None = None,
+    bias: _NormArray | None = None,
+    eps: float = 1e-5,
+) -> tuple[_NormArray, _NormArray, _NormArray, _NormArray]:
+    """Reference for `batch_norm_forward`: plain loops, float64 sums, one thread. Same contract."""
+
+def batch_norm_eval(
+    x: _NormArray,
+    mean: _NormArray,
+    inv_std: _NormArray,
+    weight: _NormArray | None = None,
+    bias: _NormArray | None = None,
+) -> _NormArray:
+    """BatchNorm with given statistics (evaluation): ``(x - mean) * inv_std * weight + bias``.
+
+    Args:
+        x: (N, C, ...) float32.
+        mean: (C,).
+        inv_std: (C,), ``1 / sqrt(running_var + eps)``.
+        weight: (C,) or None.
+        bias: (C,) or None.
+
+    Raises:
+        ValueError: a per-channel argument is not (C,).
+    """
+
+def batch_norm_eval_naive(
+    x: _NormArray,
+    mean: _NormArray,
+    inv_std: _NormArray,
+    weight: _NormArray | None = None,
+    bias: _NormArray | None = None,
+) -> _NormArray:
+    """Reference for `batch_norm_eval`: plain loops. Same contract."""
+
+def batch_norm_backward(
+    dy: _NormArray,
+    x: _NormArray,
+    mean: _NormArray,
+    inv_std: _NormArray,
+    weight: _NormArray | None = None,
+    training: bool = True,
+    need_dx: bool = True,
+    need_params: bool = True,
+) -> tuple[_NormArray | None, _NormArray | None, _NormArray | None]:
+    """Fused BatchNorm backward: ``(dx, dweight, dbias)`` from one kernel.
+
+    Per channel, over its M = N * H * W values, with ``x_hat = (x - mean) * inv_std``:
+    ``dbias = sum(dy)``, ``dweight = sum(dy * x_hat)`` and, when ``training`` (the statistics
+    were the batch's), ``dx = weight * inv_std / M * (M * dy - dbias - x_hat * dweight)``;
+    otherwise (running statistics, constants) ``dx = weight * inv_std * dy``.
+
+    Args:
+        dy: (N, C, ...) float32, the gradient of y.
+        x: the forward's input, the same shape.
+        mean: (C,), as the forward used.
+        inv_std: (C,), as the forward used.
+        weight: (C,) or None (1).
+        training: True if mean and inv_std were the batch's statistics.
+        need_dx: compute dx (else None).
+        need_params: compute dweight and dbias (else None).
+
+    Raises:
+        ValueError: dy and x differ in shape, or a per-channel argument is not (C,).
+    """
+
+def batch_norm_backward_naive(
+    dy: _NormArray,
+    x: _NormArray,
+    mean: _NormArray,
+    inv_std: _NormArray,
+    weight: _NormArray | None = None,
+    training: bool = True,
+    need_dx: bool = True,
+    need_params: bool = True,
+) -> tuple[_NormArray | None, _NormArray | None, _NormArray | None]:
+    """Reference for `batch_norm_backward`: the textbook formula, float64 sums. Same contract."""
+
+def layer_norm_forward(
+    x: _NormArray,
+    weight: _NormArray | None = None,
+    bias: _NormArray | None = None,
+    eps: float = 1e-5,
+    normalized_ndim: int = 1,
+) -> tuple[_NormArray, _NormArray, _NormArray]:
+    """LayerNorm forward over the last ``normalized_ndim`` dims of x.
+
+    Args:
+        x: (..., *normalized) float32, seen as R rows (the leading dims) of D = prod(normalized)
+            contiguous floats.
+        weight: D floats (flattened) or None.
+        bias: D floats (flattened) or None.
+        eps: added to each row's variance.
+        normalized_ndim: how many trailing dims form a row (>= 1).
+
+    Returns:
+        ``(y, mean, rstd)``: y like x, and per row (R,) the mean and ``1 / sqrt(var + eps)``.
+        Two-pass statistics per row, OpenMP over blocks of rows.
+
+    Raises:
+        ValueError: x has fewer than normalized_ndim dims, D == 0, or weight / bias is not (D,).
+    """
+
+def layer_norm_forward_naive(
+    x: _NormArray,
+    weight: _NormArray | None = None,
+    bias: _NormArray | None = None,
+    eps: float = 1e-5,
+    normalized_ndim: int = 1,
+) -> tuple[_NormArray, _NormArray, _NormArray]:
+    """Reference for `layer_norm_forward`: plain loops, float64 sums, one thread."""
+
+def layer_norm_backward(
+    dy: _NormArray,
+    x: _NormArray,
+    mean: _NormArray,
+    rstd: _NormArray,
+    weight: _NormArray | None = None,
+    need_dx: bool = True,
+    need_params: bool = True,
+    normalized_ndim: int = 1,
+) -> tuple[_NormArray | None, _NormArray | None, _NormArray | None]:
+    """Fused LayerNorm backward: ``(dx, dweight, dbias)`` from one kernel.
+
+    Per row, with ``g = dy * weight`` and ``x_hat = (x - mean) * rstd``:
+    ``dx = rstd * (g - mean(g) - x_hat * mean(g * x_hat))``; over rows
+    ``dweight = sum(dy * x_hat)``, ``dbias = sum(dy)`` (per-thread partial sums).
+
+    Args:
+        dy: (..., *normalized) float32, the gradient of y (R rows of D).
+        x: the forward's input, the same shape.
+        mean: (R,) from the forward.
+        rstd: (R,) from the forward.
+        weight: D floats or None.
+        need_dx: compute dx (else None).
+        need_params: compute dweight and dbias (else None).
+        normalized_ndim: as in `layer_norm_forward`.
+
+    Returns:
+        dx like x; dweight and dbias flat (D,).
+
+    Raises:
+        ValueError: dy and x differ in shape, or an argument has the wrong length.
+    """
+
+def layer_norm_backward_naive(
+    dy: _NormArray,
+    x: _NormArray,
+    mean: _NormArray,
+    rstd: _NormArray,
+    weight: _NormArray | None = None,
+    need_dx: bool = True,
+    need_params: bool = True,
+    normalized_ndim: int = 1,
+) -> tuple[_NormArray | None, _NormArray | None, _NormArray | None]:
+    """Reference for `layer_norm_backward`: the textbook formula, float64 sums."""
+
 # (end of norm)
 
 # --- softmax: softmax, log-softmax, fused softmax-cross-entropy (csrc/softmax.cpp) ----------------
