@@ -129,14 +129,16 @@ TT_ALWAYS_INLINE float hmax(const typename V<W>::F& v) {
 // polynomial, 2^n written straight into the exponent bits. Inputs below -87.34 give 0 (the
 // true value would be subnormal), above 88.38 give +inf, NaN gives NaN. Elsewhere the relative
 // error is at most 2 ulp (the tests measure it against float64 exp).
-template <int W>
+// kNonPositive: the caller guarantees x <= 0 (or NaN), which saves the overflow checks.
+template <int W, bool kNonPositive = false>
 TT_ALWAYS_INLINE typename V<W>::F exp_v(const typename V<W>::F& x) {
     using F = typename V<W>::F;
     using I = typename V<W>::I;
     using U = typename V<W>::U;
     const F hi = splat<W>(88.3762626647949f);   // 127.5 ln 2: n <= 127, 2^n is a normal float
     const F lo = splat<W>(-87.3365478515625f);  // ~ -126 ln 2: n >= -126
-    F xc = x > hi ? hi : x;                     // NaN fails both tests and passes through
+    F xc = x;
+    if (!kNonPositive) xc = x > hi ? hi : x;  // NaN fails both tests and passes through
     xc = xc < lo ? lo : xc;
     // n = round(x / ln 2): adding 1.5 * 2^23 pushes the fraction bits out of the mantissa
     // (round to nearest), and the integer n is then in the low mantissa bits of t.
@@ -156,9 +158,15 @@ TT_ALWAYS_INLINE typename V<W>::F exp_v(const typename V<W>::F& x) {
     p = p * (r * r) + r + 1.0f;
     const U bits = (U)((I)t - 0x4B400000 + 127) << 23;  // 2^n: n + 127 in the exponent field
     F y = p * (F)bits;
-    y = x > hi ? splat<W>(kInf) : y;
+    if (!kNonPositive) y = x > hi ? splat<W>(kInf) : y;
     y = x < lo ? F{} : y;
     return y;
+}
+
+// |x| lane by lane (clears the sign bit).
+template <int W>
+TT_ALWAYS_INLINE typename V<W>::F vabs(const typename V<W>::F& x) {
+    return (typename V<W>::F)((typename V<W>::I)x & 0x7fffffff);
 }
 
 }  // namespace
