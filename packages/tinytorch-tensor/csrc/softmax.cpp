@@ -109,13 +109,15 @@ TT_ALWAYS_INLINE float sum_exp(const float* x, float* y, i64 n, float m) {
 
 // A chunk whose elements are all -inf or NaN while the running max is still -inf: it adds
 // exp(-inf) = 0 per -inf, and NaN if there is a NaN (x - m would be -inf - -inf = NaN for all).
+// (Written with a bool: GCC 12 -O3 vectorises `if (...) s = NaN;` in a loop into code that
+// returns 0, a miscompile the tests caught.)
 TT_ALWAYS_INLINE float neg_inf_chunk(const float* x, float* y, i64 n) {
-    float s = 0.0f;
+    bool nan = false;
     for (i64 j = 0; j < n; ++j) {
-        if (!(x[j] == -kInf)) s = kNaN;
+        nan |= !(x[j] == -kInf);
         if (y) y[j] = 0.0f;
     }
-    return s;
+    return nan ? kNaN : 0.0f;
 }
 
 // Chunk length for a row of n: kChunk, or longer so that a row has at most kMaxChunks chunks

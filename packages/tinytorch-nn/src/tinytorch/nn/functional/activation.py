@@ -162,26 +162,34 @@ class GELUTanhOp(dispatch.Op):
 
 
 def _gelu_tanh_parts(x):
-    """t = tanh(u), u' for u = sqrt(2/pi) (x + 0.044715 x^3); works on Tensors and arrays."""
+    """s = sigmoid(2u), 1 - s = sigmoid(-2u) and u' for u = sqrt(2/pi) (x + 0.044715 x^3).
+
+    (1 + tanh u) / 2 = sigmoid(2u) and (1 - tanh^2 u) / 2 = 2 s (1 - s): the same values as the
+    tanh forms without their cancellation (1 + tanh u -> 0 for u << 0). Tensors or arrays.
+    """
     x2 = x * x
-    u = (x + x2 * x * _GELU_C) * _SQRT_2_OVER_PI
-    t = tanh(u) if isinstance(x, Tensor) else np.tanh(u)
+    a = (x + x2 * x * _GELU_C) * (2 * _SQRT_2_OVER_PI)
+    if isinstance(x, Tensor):
+        s, s1 = sigmoid(a), sigmoid(-a)
+    else:
+        s, s1 = SigmoidOp().forward(a), SigmoidOp().forward(-a)
     du = (x2 * (3 * _GELU_C) + 1) * _SQRT_2_OVER_PI
-    return t, du
+    return s, s1, du
 
 
 class GELUTanhBackwardOp(dispatch.Op):
     """grad * gelu_tanh'(x) for inputs (x, grad): the tanh-GELU's backward as one fused op.
 
-    gelu'(x) = (1 + t) / 2 + x (1 - t^2) u' / 2; its own backward (for second order) uses
-    gelu''(x) = (1 - t^2) (u' + x (u'' - 2 t u'^2) / 2), u'' = 6 * 0.044715 sqrt(2/pi) x.
+    With t = tanh(u), s = (1 + t) / 2: gelu'(x) = s + 2 x s (1 - s) u'; its own backward (for
+    second order) uses gelu''(x) = (1 - t^2) (u' + x (u'' - 2 t u'^2) / 2),
+    1 - t^2 = 4 s (1 - s), u'' = 6 * 0.044715 sqrt(2/pi) x.
     """
 
     name = "gelu_tanh_backward"
 
     def forward(self, x, g):
-        t, du = _gelu_tanh_parts(x)
-        return g * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * du)
+        s, s1, du = _gelu_tanh_parts(x)
+        return g * (s + x * 2 * s * s1 * du)
 
     def native(self, x, g):
         if not _all_f32(x, g) or x.shape != g.shape:
@@ -194,9 +202,9 @@ class GELUTanhBackwardOp(dispatch.Op):
         if g.requires_grad:
             gg = dispatch.apply(GELUTanhBackwardOp(), x, grad)
         if x.requires_grad:
-            t, du = _gelu_tanh_parts(x)
+            s, s1, du = _gelu_tanh_parts(x)
             ddu = x * (6 * _GELU_C * _SQRT_2_OVER_PI)
-            second = (1 - t * t) * (du + x * 0.5 * (ddu - t * du * du * 2))
+            second = s * s1 * 4 * (du + x * 0.5 * (ddu - (s - s1) * du * du * 2))
             gx = grad * g * second
         return gx, gg
 

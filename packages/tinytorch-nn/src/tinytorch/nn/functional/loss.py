@@ -1,4 +1,4 @@
-"""Loss functions: MSE, L1, cross-entropy (with label smoothing, ignore_index, class weights), NLL, BCE.
+"""Loss functions: MSE, L1, cross-entropy (label smoothing, ignore_index, class weights), NLL, BCE.
 
 Every loss takes ``reduction``: ``"mean"`` (default), ``"sum"`` or ``"none"`` (the
 per-element losses). Classification losses take logits or log-probabilities of
@@ -200,7 +200,7 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Cross-entropy of logits ``input`` (N, C) or (N, C, d1, ...) against class indices or probabilities.
+    """Cross-entropy of logits (N, C) or (N, C, d1, ...) against class indices or probabilities.
 
     With integer targets (N, d1, ...): ``nll_loss(log_softmax(input, dim=1), target)``, where
     ``ignore_index`` targets contribute nothing, and with ``label_smoothing = eps`` the target
@@ -420,7 +420,8 @@ def _cross_entropy_composed(input, target, weight, ignore_index, reduction, labe
     if target.dtype.kind == "f":  # class probabilities
         if target.shape != input.shape:
             raise ValueError(
-                f"{name}: a probability target must have the input's shape {input.shape}, got {target.shape}"
+                f"{name}: a probability target must have the input's shape {input.shape}, "
+                f"got {target.shape}"
             )
         target = target.to(input.dtype)
         if label_smoothing > 0:
@@ -491,7 +492,7 @@ def binary_cross_entropy_with_logits(
 
 
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy of probabilities ``input`` in [0, 1]; logs are clamped at -100 as PyTorch.
+    """Binary cross-entropy of probabilities ``input`` in [0, 1]; logs clamped at -100 as PyTorch.
 
     Prefer `binary_cross_entropy_with_logits` (more stable) when you have logits.
 
