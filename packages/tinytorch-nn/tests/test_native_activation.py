@@ -99,13 +99,31 @@ def test_kernel_accuracy_against_float64(isa, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("shape", [(0,), (1,), (15,), (17,), (3, 5, 7), (1000,)], ids=str)
+@pytest.mark.parametrize(
+    "shape", [(0,), (1,), (15,), (17,), (3, 5, 7), (1000,), (130, 257)], ids=str
+)
 def test_fast_matches_naive(isa, name, shape):
     x = (RNG.standard_normal(shape) * 3).astype(np.float32)
     y, yn = run(name, x), run(name, x, naive=True)
     assert y.shape == shape and y.dtype == np.float32 and y.flags.c_contiguous
     # the naive GELUs compute 1 + erf / 1 + tanh and lose absolute accuracy ~1e-7 * |x|
     np.testing.assert_allclose(y, yn, rtol=2e-5, atol=1e-6)
+
+
+def test_threads_give_identical_results():
+    x = (RNG.standard_normal(100_003) * 3).astype(np.float32)
+    g = RNG.standard_normal(100_003).astype(np.float32)
+    before = _C.num_threads()
+    try:
+        _C.set_num_threads(1)
+        one = [run(name, x) for name in NAMES] + [_C.gelu_erf_backward(x, g)]
+        for threads in (2, 3):
+            _C.set_num_threads(threads)
+            more = [run(name, x) for name in NAMES] + [_C.gelu_erf_backward(x, g)]
+            for a, b in zip(one, more, strict=True):
+                np.testing.assert_array_equal(a, b)
+    finally:
+        _C.set_num_threads(before)
 
 
 def test_kernels_on_views_and_grad():
