@@ -67,12 +67,19 @@ constexpr int kMaxChunks = 64;     // longer rows use longer chunks (see chunk_l
 constexpr i64 kMinWorkToThread = 1 << 15;  // elements; below, a parallel region costs more
 
 // ---------------------------------------------------------------------------------------------
-// Row helpers, templates on the vector width W (see vecmath.h).
+// Row helpers, templates on the vector width W (see vecmath.h). They take n >= W; a shorter n
+// (only possible for W = 4, or for the last online chunk) is staged through a small buffer.
+// The last partial vector of a row overlaps the previous one (see lane_index): reductions mask
+// the lanes already counted, stores simply write the same values again.
+
+// The mask of the new lanes of the overlapping last vector, for rem = n % W (0 < rem < W).
+#define TT_NEW_LANES(W, rem) (lane_index<W>() >= static_cast<float>(W - (rem)))
 
 // max(x[0:n]); NaNs are skipped here (they reach the result through the sum of exps).
 template <int W>
 TT_ALWAYS_INLINE float max_of(const float* x, i64 n) {
     using F = typename V<W>::F;
+    if (n < W) return hmax<W>(load_tail<W>(x, n, -kInf));
     F acc0 = splat<W>(-kInf), acc1 = acc0;  // two chains: a vector max has a latency of cycles
     i64 j = 0;
     for (; j + 2 * W <= n; j += 2 * W) {
@@ -83,7 +90,7 @@ TT_ALWAYS_INLINE float max_of(const float* x, i64 n) {
         acc0 = vmax<W>(load<W>(x + j), acc0);
         j += W;
     }
-    if (j < n) acc1 = vmax<W>(load_tail<W>(x + j, n - j, -kInf), acc1);
+    if (j < n) acc1 = vmax<W>(load<W>(x + n - W), acc1);  // overlapping lanes: max does not mind
     return hmax<W>(vmax<W>(acc0, acc1));
 }
 
@@ -92,6 +99,11 @@ template <int W, bool kStore>
 TT_ALWAYS_INLINE float sum_exp(const float* x, float* y, i64 n, float m) {
     using F = typename V<W>::F;
     const F mv = splat<W>(m);
+    if (n < W) {
+        const F e = exp_v<W>(load_tail<W>(x, n, -kInf) - mv);  // padding: exp(-inf) = 0
+        if (kStore) store_tail<W>(y, e, n);
+        return hsum<W>(e);
+    }
     F acc = F{};
     i64 j = 0;
     for (; j + W <= n; j += W) {
@@ -100,9 +112,9 @@ TT_ALWAYS_INLINE float sum_exp(const float* x, float* y, i64 n, float m) {
         acc += e;
     }
     if (j < n) {
-        const F e = exp_v<W>(load_tail<W>(x + j, n - j, -kInf) - mv);  // padding: exp(-inf) = 0
-        if (kStore) store_tail<W>(y + j, e, n - j);
-        acc += e;
+        const F e = exp_v<W>(load<W>(x + n - W) - mv);
+        if (kStore) store<W>(y + n - W, e);
+        acc += TT_NEW_LANES(W, n - j) ? e : F{};
     }
     return hsum<W>(acc);
 }
@@ -127,6 +139,14 @@ TT_ALWAYS_INLINE i64 chunk_len(i64 n) {
     return std::max(kChunk, (k + 15) / 16 * 16);
 }
 
+// Fold a chunk's max cm into the running (m, s): rescale s if the max grew.
+TT_ALWAYS_INLINE void update_max(float cm, float& m, float& s) {
+    if (cm > m) {
+        if (m != -kInf) s *= std::exp(m - cm);  // (s is still 0 while m is -inf)
+        m = cm;
+    }
+}
+
 // Online max and sum of one row: on return m = max(x), s = sum(exp(x - m)).
 template <int W>
 TT_ALWAYS_INLINE void online_max_sum(const float* x, i64 n, float& m_out, float& s_out) {
@@ -134,11 +154,7 @@ TT_ALWAYS_INLINE void online_max_sum(const float* x, i64 n, float& m_out, float&
     float m = -kInf, s = 0.0f;
     for (i64 c0 = 0; c0 < n; c0 += K) {
         const i64 len = std::min(K, n - c0);
-        const float cm = max_of<W>(x + c0, len);
-        if (cm > m) {
-            s *= std::exp(m - cm);  // rescale the sum so far to the new max (exp(-inf) = 0)
-            m = cm;
-        }
+        update_max(max_of<W>(x + c0, len), m, s);
         s += m == -kInf ? neg_inf_chunk(x + c0, nullptr, len)
                         : sum_exp<W, false>(x + c0, nullptr, len, m);
     }
@@ -150,24 +166,73 @@ TT_ALWAYS_INLINE void online_max_sum(const float* x, i64 n, float& m_out, float&
 template <int W>
 TT_ALWAYS_INLINE float dot_or_sum(const float* a, const float* b, i64 n) {
     using F = typename V<W>::F;
+    if (n < W) {
+        const F va = load_tail<W>(a, n, 0.0f);
+        return hsum<W>(b ? va * load_tail<W>(b, n, 0.0f) : va);
+    }
     F acc = F{};
     i64 j = 0;
-    if (b) {
-        for (; j + W <= n; j += W) acc += load<W>(a + j) * load<W>(b + j);
-        if (j < n) acc += load_tail<W>(a + j, n - j, 0.0f) * load_tail<W>(b + j, n - j, 0.0f);
-    } else {
-        for (; j + W <= n; j += W) acc += load<W>(a + j);
-        if (j < n) acc += load_tail<W>(a + j, n - j, 0.0f);
+    for (; j + W <= n; j += W) acc += b ? load<W>(a + j) * load<W>(b + j) : load<W>(a + j);
+    if (j < n) {
+        const F va = load<W>(a + n - W);
+        const F v = b ? va * load<W>(b + n - W) : va;
+        acc += TT_NEW_LANES(W, n - j) ? v : F{};
     }
     return hsum<W>(acc);
 }
 
+// sum_j w_j (lse - x_j) (w_j = 1 when w is null).
+template <int W>
+TT_ALWAYS_INLINE float smooth_sum(const float* x, const float* w, i64 n, float lse) {
+    using F = typename V<W>::F;
+    const F lv = splat<W>(lse);
+    if (n < W) {
+        const F d = lv - load_tail<W>(x, n, lse);
+        return hsum<W>(w ? load_tail<W>(w, n, 0.0f) * d : d);
+    }
+    F acc = F{};
+    i64 j = 0;
+    for (; j + W <= n; j += W) {
+        const F d = lv - load<W>(x + j);
+        acc += w ? load<W>(w + j) * d : d;
+    }
+    if (j < n) {
+        const F d = lv - load<W>(x + n - W);
+        const F v = w ? load<W>(w + n - W) * d : d;
+        acc += TT_NEW_LANES(W, n - j) ? v : F{};
+    }
+    return hsum<W>(acc);
+}
+
+// y[0:n] = f(ld), vector by vector: f gets a loader `ld(p)` that returns the current W floats of
+// any row p of the same length (full loads, the overlapping last vector, or a padded buffer
+// for n < W), so one lambda serves every case. The overlapping last vector writes lanes
+// already written again, with the same values: y must not be one of f's inputs.
+template <int W, class Fn>
+TT_ALWAYS_INLINE void map_row(float* y, i64 n, Fn f) {
+    if (n < W) {
+        store_tail<W>(y, f([&](const float* p) { return load_tail<W>(p, n, 0.0f); }), n);
+        return;
+    }
+    i64 j = 0;
+    for (; j + W <= n; j += W) store<W>(y + j, f([&](const float* p) { return load<W>(p + j); }));
+    if (j < n) store<W>(y + n - W, f([&](const float* p) { return load<W>(p + n - W); }));
+}
+
 // ---------------------------------------------------------------------------------------------
-// Row kernels: each does rows [r0, r1) of a (rows, C) array.
+// Row kernels: each does rows [r0, r1) of a (rows, C) array. Rows shorter than one vector run
+// the half-width instance (16 -> 8 -> 4 floats), so tails stay in registers.
+
+#define TT_NARROW_ROWS(fn, ...)                                   \
+    if constexpr (W > 4) {                                        \
+        if (C < W) return fn<W / 2>(__VA_ARGS__);                 \
+    }
 
 // x, y: (rows, C)
 template <int W>
 TT_ALWAYS_INLINE void softmax_rows(const float* x, float* y, i64 C, i64 r0, i64 r1) {
+    TT_NARROW_ROWS(softmax_rows, x, y, C, r0, r1)
+    using F = typename V<W>::F;
     const i64 K = chunk_len(C);
     float chunk_max[kMaxChunks];
     for (i64 r = r0; r < r1; ++r) {
@@ -177,11 +242,7 @@ TT_ALWAYS_INLINE void softmax_rows(const float* x, float* y, i64 C, i64 r0, i64 
         int k = 0;
         for (i64 c0 = 0; c0 < C; c0 += K, ++k) {
             const i64 len = std::min(K, C - c0);
-            const float cm = max_of<W>(xr + c0, len);
-            if (cm > m) {
-                s *= std::exp(m - cm);
-                m = cm;
-            }
+            update_max(max_of<W>(xr + c0, len), m, s);
             chunk_max[k] = m;  // this chunk's y holds exp(x - m) for the m of this moment
             s += m == -kInf ? neg_inf_chunk(xr + c0, yr + c0, len)
                             : sum_exp<W, true>(xr + c0, yr + c0, len, m);
@@ -192,10 +253,17 @@ TT_ALWAYS_INLINE void softmax_rows(const float* x, float* y, i64 C, i64 r0, i64 
             const i64 len = std::min(K, C - c0);
             const float f = chunk_max[k] == m ? inv : std::exp(chunk_max[k] - m) * inv;
             float* yc = yr + c0;
-            const typename V<W>::F fv = splat<W>(f);
+            const F fv = splat<W>(f);
+            if (len < W) {
+                for (i64 j = 0; j < len; ++j) yc[j] *= f;
+                continue;
+            }
             i64 j = 0;
             for (; j + W <= len; j += W) store<W>(yc + j, load<W>(yc + j) * fv);
-            for (; j < len; ++j) yc[j] *= f;
+            if (j < len) {  // in place: scale only the new lanes of the overlapping vector
+                const F v = load<W>(yc + len - W);
+                store<W>(yc + len - W, TT_NEW_LANES(W, len - j) ? v * fv : v);
+            }
         }
     }
 }
@@ -203,16 +271,14 @@ TT_ALWAYS_INLINE void softmax_rows(const float* x, float* y, i64 C, i64 r0, i64 
 // x, y: (rows, C)
 template <int W>
 TT_ALWAYS_INLINE void log_softmax_rows(const float* x, float* y, i64 C, i64 r0, i64 r1) {
+    TT_NARROW_ROWS(log_softmax_rows, x, y, C, r0, r1)
+    using F = typename V<W>::F;
     for (i64 r = r0; r < r1; ++r) {
         const float* xr = x + r * C;
-        float* yr = y + r * C;
         float m, s;
         online_max_sum<W>(xr, C, m, s);
-        const float lse = m + std::log(s);
-        const typename V<W>::F lv = splat<W>(lse);
-        i64 j = 0;
-        for (; j + W <= C; j += W) store<W>(yr + j, load<W>(xr + j) - lv);
-        for (; j < C; ++j) yr[j] = xr[j] - lse;
+        const F lse = splat<W>(m + std::log(s));
+        map_row<W>(y + r * C, C, [&](auto ld) { return ld(xr) - lse; });
     }
 }
 
@@ -220,15 +286,13 @@ TT_ALWAYS_INLINE void log_softmax_rows(const float* x, float* y, i64 C, i64 r0, 
 template <int W>
 TT_ALWAYS_INLINE void softmax_backward_rows(const float* y, const float* dy, float* dx, i64 C,
                                             i64 r0, i64 r1) {
+    TT_NARROW_ROWS(softmax_backward_rows, y, dy, dx, C, r0, r1)
+    using F = typename V<W>::F;
     for (i64 r = r0; r < r1; ++r) {
         const float* yr = y + r * C;
         const float* gr = dy + r * C;
-        float* dr = dx + r * C;
-        const float dot = dot_or_sum<W>(yr, gr, C);
-        const typename V<W>::F dv = splat<W>(dot);
-        i64 j = 0;
-        for (; j + W <= C; j += W) store<W>(dr + j, load<W>(yr + j) * (load<W>(gr + j) - dv));
-        for (; j < C; ++j) dr[j] = yr[j] * (gr[j] - dot);
+        const F dot = splat<W>(dot_or_sum<W>(yr, gr, C));
+        map_row<W>(dx + r * C, C, [&](auto ld) { return ld(yr) * (ld(gr) - dot); });
     }
 }
 
@@ -236,19 +300,13 @@ TT_ALWAYS_INLINE void softmax_backward_rows(const float* y, const float* dy, flo
 template <int W>
 TT_ALWAYS_INLINE void log_softmax_backward_rows(const float* y, const float* dy, float* dx, i64 C,
                                                 i64 r0, i64 r1) {
+    TT_NARROW_ROWS(log_softmax_backward_rows, y, dy, dx, C, r0, r1)
+    using F = typename V<W>::F;
     for (i64 r = r0; r < r1; ++r) {
         const float* yr = y + r * C;
         const float* gr = dy + r * C;
-        float* dr = dx + r * C;
-        const typename V<W>::F sum = splat<W>(dot_or_sum<W>(gr, nullptr, C));
-        i64 j = 0;
-        for (; j + W <= C; j += W)
-            store<W>(dr + j, load<W>(gr + j) - exp_v<W>(load<W>(yr + j)) * sum);
-        if (j < C)
-            store_tail<W>(dr + j,
-                          load_tail<W>(gr + j, C - j, 0.0f) -
-                              exp_v<W>(load_tail<W>(yr + j, C - j, 0.0f)) * sum,
-                          C - j);
+        const F sum = splat<W>(dot_or_sum<W>(gr, nullptr, C));
+        map_row<W>(dx + r * C, C, [&](auto ld) { return ld(gr) - exp_v<W>(ld(yr)) * sum; });
     }
 }
 
@@ -268,8 +326,8 @@ struct CeArgs {
 template <int W>
 TT_ALWAYS_INLINE void ce_forward_rows(const CeArgs& a, float* loss, float* lse_out, i64 r0,
                                       i64 r1) {
-    using F = typename V<W>::F;
     const i64 C = a.C;
+    TT_NARROW_ROWS(ce_forward_rows, a, loss, lse_out, r0, r1)
     for (i64 r = r0; r < r1; ++r) {
         const float* xr = a.x + r * C;
         float m, s;
@@ -284,20 +342,9 @@ TT_ALWAYS_INLINE void ce_forward_rows(const CeArgs& a, float* loss, float* lse_o
         const float wt = a.weight ? a.weight[t] : 1.0f;
         float l = (1.0f - a.eps) * wt * (lse - xr[t]);
         if (a.eps > 0.0f) {
-            // sum_c w_c (lse - x_c): every term >= 0, so no cancellation. Padded lanes: x = lse.
-            const F lv = splat<W>(lse);
-            F acc = F{};
-            i64 j = 0;
-            if (a.weight) {
-                for (; j + W <= C; j += W) acc += load<W>(a.weight + j) * (lv - load<W>(xr + j));
-                if (j < C)
-                    acc += load_tail<W>(a.weight + j, C - j, 0.0f) *
-                           (lv - load_tail<W>(xr + j, C - j, lse));
-            } else {
-                for (; j + W <= C; j += W) acc += lv - load<W>(xr + j);
-                if (j < C) acc += lv - load_tail<W>(xr + j, C - j, lse);
-            }
-            l += a.eps / static_cast<float>(C) * hsum<W>(acc);
+            // sum_c w_c (lse - x_c): every term >= 0, so no cancellation (lse sum(w) - sum(w x)
+            // would cancel badly for large logits).
+            l += a.eps / static_cast<float>(C) * smooth_sum<W>(xr, a.weight, C, lse);
         }
         loss[r] = l;
     }
@@ -307,8 +354,9 @@ TT_ALWAYS_INLINE void ce_forward_rows(const CeArgs& a, float* loss, float* lse_o
 template <int W>
 TT_ALWAYS_INLINE void ce_backward_rows(const CeArgs& a, const float* lse, const float* grad,
                                        i64 gstride, float scale, float* dx, i64 r0, i64 r1) {
-    using F = typename V<W>::F;
     const i64 C = a.C;
+    TT_NARROW_ROWS(ce_backward_rows, a, lse, grad, gstride, scale, dx, r0, r1)
+    using F = typename V<W>::F;
     const float eps_c = a.eps / static_cast<float>(C);
     const bool weighted = a.weight && a.eps > 0.0f;
     for (i64 r = r0; r < r1; ++r) {
@@ -324,18 +372,10 @@ TT_ALWAYS_INLINE void ce_backward_rows(const CeArgs& a, const float* lse, const 
         const F sa = splat<W>(s * ((1.0f - a.eps) * wt + eps_c * a.wsum));
         const F sb = splat<W>(s * eps_c);  // 0 without label smoothing
         const F l = splat<W>(lse[r]);
-        i64 j = 0;
-        if (weighted) {
-            for (; j + W <= C; j += W)
-                store<W>(dr + j, sa * exp_v<W>(load<W>(xr + j) - l) - sb * load<W>(a.weight + j));
-        } else {
-            for (; j + W <= C; j += W) store<W>(dr + j, sa * exp_v<W>(load<W>(xr + j) - l) - sb);
-        }
-        if (j < C) {
-            const F p = exp_v<W>(load_tail<W>(xr + j, C - j, 0.0f) - l);
-            const F w = weighted ? load_tail<W>(a.weight + j, C - j, 0.0f) : splat<W>(1.0f);
-            store_tail<W>(dr + j, sa * p - sb * w, C - j);
-        }
+        if (weighted)
+            map_row<W>(dr, C, [&](auto ld) { return sa * exp_v<W>(ld(xr) - l) - sb * ld(a.weight); });
+        else
+            map_row<W>(dr, C, [&](auto ld) { return sa * exp_v<W>(ld(xr) - l) - sb; });
         dr[t] -= s * (1.0f - a.eps) * wt;
     }
 }

@@ -111,18 +111,42 @@ TT_ALWAYS_INLINE typename V<W>::F vmax(const typename V<W>::F& a, const typename
     return a > b ? a : b;
 }
 
+// Horizontal sum and max: halve the vector until it is 4 wide (a tree: log2(W) dependent steps
+// instead of W - 1, which matters once per row).
 template <int W>
 TT_ALWAYS_INLINE float hsum(const typename V<W>::F& v) {
-    float s = 0.0f;
-    for (int l = 0; l < W; ++l) s += v[l];
-    return s;
+    if constexpr (W > 4) {
+        typename V<W / 2>::F lo, hi;
+        std::memcpy(&lo, &v, sizeof lo);
+        std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+        return hsum<W / 2>(lo + hi);
+    } else {
+        return (v[0] + v[2]) + (v[1] + v[3]);
+    }
 }
 
 template <int W>
 TT_ALWAYS_INLINE float hmax(const typename V<W>::F& v) {
-    float m = -kInf;
-    for (int l = 0; l < W; ++l) m = v[l] > m ? v[l] : m;
-    return m;
+    if constexpr (W > 4) {
+        typename V<W / 2>::F lo, hi;
+        std::memcpy(&lo, &v, sizeof lo);
+        std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+        return hmax<W / 2>(vmax<W / 2>(lo, hi));
+    } else {
+        const float a = v[0] > v[2] ? v[0] : v[2], b = v[1] > v[3] ? v[1] : v[3];
+        return a > b ? a : b;
+    }
+}
+
+// {0, 1, ..., W - 1}. A row's last partial vector is loaded so that it *ends* at the row's end,
+// overlapping lanes already done; `lane_index<W>() >= W - rem` marks its rem new lanes. (That
+// costs a compare and a blend; staging the rem floats through a buffer on the stack instead
+// stalls the vector load for ~15 cycles: the CPU cannot forward several scalar stores to one
+// wide load.)
+template <int W>
+TT_ALWAYS_INLINE typename V<W>::F lane_index() {
+    static constexpr float kIota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    return load<W>(kIota);
 }
 
 // e^x lane by lane (Cephes expf): x = n ln2 + r with |r| <= ln2 / 2, e^r by a degree-6
