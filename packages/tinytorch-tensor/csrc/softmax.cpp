@@ -22,17 +22,21 @@
 //   each chunk used; a last pass multiplies chunk k by exp(m_k - m) / s (one exp per chunk).
 //   For rows that fit in one chunk (the usual case) that is: max, exp-store-sum, scale.
 //
-// A vectorisable exp. std::exp / expf is a libm call the compiler cannot vectorise (unless
-// -ffast-math, which we do not use), and exp is most of the work here. exp_f32 below is Cephes'
-// expf algorithm in plain arithmetic that the compiler vectorises: x = n ln2 + r with
-// |r| <= ln2/2, e^r by a degree-6 polynomial, 2^n written straight into the exponent bits.
-// Measured against float64 exp on [-87, 88]: at most 2 ulp relative error (the tests check it).
+// Vectors (vecmath.h). Each kernel is a template on the vector width W, instantiated for
+// AVX-512 (16 floats), AVX2 (8) and the baseline (4, SSE2 / NEON), picked at run time like the
+// GEMM's ISA. Why explicit vectors: a float sum or max in a loop is a chain of dependent
+// operations the compiler may not reorder without -ffast-math, so it stays scalar; with a
+// vector accumulator the W lanes are W independent partial sums, combined once per row by a
+// tree (log2 W steps). exp is vecmath's exp_v: Cephes' expf in plain vector arithmetic
+// (std::exp is a libm call that does not vectorise), at most 2 ulp from float64.
 //
-// Reductions without -ffast-math. A float sum in a loop is a chain of dependent adds the
-// compiler may not reorder (that would change the rounding), so it would stay scalar. Instead
-// each kernel keeps kLanes = 16 independent partial sums/maxima in a small array and updates
-// them lane by lane; the compiler maps the lanes onto one AVX-512 register (two AVX2 or four
-// SSE registers) and the lanes are combined once at the end of the row.
+// Row tails without a scalar loop. A row of C = 65 floats is 4 full AVX-512 vectors and 1 float.
+// The last partial vector is loaded so that it *ends* at the row's end (x[C-16 .. C)), overlapping
+// lanes already done: a max does not mind seeing them twice, a sum masks them out with one
+// compare-and-blend against {0, 1, ..., 15}, and an elementwise store just writes the same
+// values again. (Copying the tail into a padded buffer instead costs a store-forwarding stall
+// per row, which tripled the time for C = 65.) Rows shorter than one vector (C = 10) run the
+// half-width instance, 16 -> 8 -> 4 floats; only C < 4 is staged through a buffer.
 //
 // Backward. softmax: dx = y * (dy - sum(dy * y)); log-softmax: dx = dy - exp(y) * sum(dy);
 // both are two passes over a row that is in L1 after the first. Cross-entropy saves only the
@@ -44,7 +48,7 @@
 // for each row i whose target t is not ignore_index (the others get loss 0 and gradient 0).
 //
 // Every fast kernel has a `_naive` twin: the textbook loops with std::exp, one thread, which the
-// tests compare against.
+// tests compare against (and the float64 numpy results, and PyTorch).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
