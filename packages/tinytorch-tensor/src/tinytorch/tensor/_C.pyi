@@ -152,9 +152,7 @@ def transpose2d_naive(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 # --- softmax: softmax, log-softmax, fused softmax-cross-entropy (csrc/softmax.cpp) ----------------
 
-_F32 = npt.NDArray[np.float32]
-
-def softmax(x: _F32) -> _F32:
+def softmax(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Softmax of each row of a float32 (rows, C) array -> a new (rows, C) array.
 
     Max-subtracted (no overflow; -inf entries give 0, a row of -inf or one holding a NaN or
@@ -166,13 +164,15 @@ def softmax(x: _F32) -> _F32:
         ValueError: x is not 2-D.
     """
 
-def log_softmax(x: _F32) -> _F32:
+def log_softmax(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Log-softmax of each row of a float32 (rows, C) array: ``x - logsumexp(x)``.
 
     The log-sum-exp is computed online (one read of x). Same errors as `softmax`.
     """
 
-def softmax_backward(y: _F32, dy: _F32) -> _F32:
+def softmax_backward(
+    y: npt.NDArray[np.float32], dy: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
     """Softmax's vector-Jacobian product per row: ``dx = y * (dy - sum(dy * y))``.
 
     Args:
@@ -184,19 +184,21 @@ def softmax_backward(y: _F32, dy: _F32) -> _F32:
             got (8, 6) and (6, 8)``) or are not 2-D.
     """
 
-def log_softmax_backward(y: _F32, dy: _F32) -> _F32:
+def log_softmax_backward(
+    y: npt.NDArray[np.float32], dy: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
     """Log-softmax's vector-Jacobian product per row: ``dx = dy - exp(y) * sum(dy)``.
 
     ``y`` is log_softmax(x); same shapes and errors as `softmax_backward`.
     """
 
 def cross_entropy_forward(
-    logits: _F32,
+    logits: npt.NDArray[np.float32],
     target: npt.NDArray[np.integer[Any]],
-    weight: _F32 | None = None,
+    weight: npt.NDArray[np.float32] | None = None,
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
-) -> tuple[_F32, _F32, float, float]:
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], float, float]:
     """Fused softmax + cross-entropy of each row, PyTorch's formula.
 
     For row i with label t (eps = label_smoothing, w = weight or ones):
@@ -222,15 +224,15 @@ def cross_entropy_forward(
     """
 
 def cross_entropy_backward(
-    logits: _F32,
-    lse: _F32,
+    logits: npt.NDArray[np.float32],
+    lse: npt.NDArray[np.float32],
     target: npt.NDArray[np.integer[Any]],
-    grad: _F32,
-    weight: _F32 | None = None,
+    grad: npt.NDArray[np.float32],
+    weight: npt.NDArray[np.float32] | None = None,
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
     scale: float = 1.0,
-) -> _F32:
+) -> npt.NDArray[np.float32]:
     """The gradient of `cross_entropy_forward`'s loss with respect to the logits, in one pass.
 
     ``dlogits_i = grad_i * scale * ((1 - eps) w_t (p_i - onehot_t) + (eps / C)(sum(w) p_i - w))``
@@ -245,37 +247,41 @@ def cross_entropy_backward(
         ValueError: as `cross_entropy_forward`, or lse / grad of the wrong shape.
     """
 
-def softmax_naive(x: _F32) -> _F32:
+def softmax_naive(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Reference for `softmax`: the two-pass textbook loop with std::exp, one thread."""
 
-def log_softmax_naive(x: _F32) -> _F32:
+def log_softmax_naive(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Reference for `log_softmax`: the two-pass textbook loop, one thread."""
 
-def softmax_backward_naive(y: _F32, dy: _F32) -> _F32:
+def softmax_backward_naive(
+    y: npt.NDArray[np.float32], dy: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
     """Reference for `softmax_backward`, one thread."""
 
-def log_softmax_backward_naive(y: _F32, dy: _F32) -> _F32:
+def log_softmax_backward_naive(
+    y: npt.NDArray[np.float32], dy: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
     """Reference for `log_softmax_backward` (std::exp), one thread."""
 
 def cross_entropy_forward_naive(
-    logits: _F32,
+    logits: npt.NDArray[np.float32],
     target: npt.NDArray[np.integer[Any]],
-    weight: _F32 | None = None,
+    weight: npt.NDArray[np.float32] | None = None,
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
-) -> tuple[_F32, _F32, float, float]:
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], float, float]:
     """Reference for `cross_entropy_forward`: two passes per row, std::exp, one thread."""
 
 def cross_entropy_backward_naive(
-    logits: _F32,
-    lse: _F32,
+    logits: npt.NDArray[np.float32],
+    lse: npt.NDArray[np.float32],
     target: npt.NDArray[np.integer[Any]],
-    grad: _F32,
-    weight: _F32 | None = None,
+    grad: npt.NDArray[np.float32],
+    weight: npt.NDArray[np.float32] | None = None,
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
     scale: float = 1.0,
-) -> _F32:
+) -> npt.NDArray[np.float32]:
     """Reference for `cross_entropy_backward`: the gradient formula element by element."""
 
 # (end of softmax)
