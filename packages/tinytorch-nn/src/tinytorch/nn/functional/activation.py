@@ -6,6 +6,12 @@ calls. The backward rules use tensor ops (and these ops), so gradients of
 gradients work too. Many use the *output* rather than the input:
 sigmoid' = s (1 - s), tanh' = 1 - t^2, softmax's Jacobian-vector product
 ``s * (g - sum(g * s))``: the forward result is saved anyway.
+
+Softmax, log-softmax, GELU (both forms) and erf also have C++ kernels
+(``csrc/softmax.cpp``, ``csrc/activation.cpp``) that the native backend runs on
+float32 inputs. Their backward passes are ops too (`SoftmaxBackwardOp`, ...), one
+kernel each, whose own backward is written with tensor ops: first-order gradients
+run one fused kernel, and gradients of gradients still work.
 """
 
 from __future__ import annotations
@@ -14,10 +20,39 @@ import math
 
 import numpy as np
 from tinytorch.tensor import Tensor, dispatch, exp, where
+from tinytorch.tensor.backend import native as _native
 from tinytorch.tensor.ops._util import as_tensor, normalize_axis
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_C = 0.044715
+_INV_SQRT_2 = 1 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1 / math.sqrt(2.0 * math.pi)
+_F32 = np.dtype(np.float32)
+
+
+def _all_f32(*xs: np.ndarray) -> bool:
+    return all(x.dtype == _F32 for x in xs)
+
+
+def _to_rows(x: np.ndarray, axis: int) -> np.ndarray:
+    """``x`` with ``axis`` moved last, as a (rows, C) array for the row kernels."""
+    if axis != x.ndim - 1:
+        x = np.moveaxis(x, axis, -1)
+    c = x.shape[-1]
+    return x.reshape(math.prod(x.shape[:-1]), c)  # sizes spelled out: reshape(-1, 0) is ambiguous
+
+
+def _from_rows(y: np.ndarray, shape: tuple, axis: int) -> np.ndarray:
+    """Undo `_to_rows`: (rows, C) back to ``shape`` with the softmax axis where it was."""
+    if axis == len(shape) - 1:
+        return y.reshape(shape)
+    moved = shape[:axis] + shape[axis + 1 :] + (shape[axis],)
+    return np.ascontiguousarray(np.moveaxis(y.reshape(moved), -1, axis))
+
+
+def _erf_np(x: np.ndarray) -> np.ndarray:
+    """erf with Python's math.erf per element: exact, slow (the numpy reference)."""
+    return ErfOp._erf(x).astype(x.dtype)
 
 
 def _float_input(name: str, x) -> Tensor:
@@ -101,6 +136,10 @@ class ErfOp(dispatch.Op):
     def forward(self, x):
         return self._erf(x).astype(x.dtype)
 
+    def native(self, x):
+        # A vectorised float32 erf (|error| < 1.5e-7, see csrc/activation.cpp).
+        return _native().erf(x) if x.dtype == _F32 else None
+
     def backward(self, inputs, out, grad):
         x = inputs[0]
         return (grad * (2 / math.sqrt(math.pi)) * exp(-(x * x)),)
@@ -115,12 +154,107 @@ class GELUTanhOp(dispatch.Op):
         c = x.dtype.type
         return c(0.5) * x * (1 + np.tanh(c(_SQRT_2_OVER_PI) * (x + c(_GELU_C) * x * x * x)))
 
+    def native(self, x):
+        return _native().gelu_tanh(x) if x.dtype == _F32 else None
+
     def backward(self, inputs, out, grad):
-        x = inputs[0]
-        x2 = x * x
-        t = tanh((x + x2 * x * _GELU_C) * _SQRT_2_OVER_PI)
-        du = (x2 * (3 * _GELU_C) + 1) * _SQRT_2_OVER_PI
-        return (grad * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * du),)
+        return (dispatch.apply(GELUTanhBackwardOp(), inputs[0], grad),)
+
+
+def _gelu_tanh_parts(x):
+    """s = sigmoid(2u), 1 - s = sigmoid(-2u) and u' for u = sqrt(2/pi) (x + 0.044715 x^3).
+
+    (1 + tanh u) / 2 = sigmoid(2u) and (1 - tanh^2 u) / 2 = 2 s (1 - s): the same values as the
+    tanh forms without their cancellation (1 + tanh u -> 0 for u << 0). Tensors or arrays.
+    """
+    x2 = x * x
+    a = (x + x2 * x * _GELU_C) * (2 * _SQRT_2_OVER_PI)
+    if isinstance(x, Tensor):
+        s, s1 = sigmoid(a), sigmoid(-a)
+    else:
+        s, s1 = SigmoidOp().forward(a), SigmoidOp().forward(-a)
+    du = (x2 * (3 * _GELU_C) + 1) * _SQRT_2_OVER_PI
+    return s, s1, du
+
+
+class GELUTanhBackwardOp(dispatch.Op):
+    """grad * gelu_tanh'(x) for inputs (x, grad): the tanh-GELU's backward as one fused op.
+
+    With t = tanh(u), s = (1 + t) / 2: gelu'(x) = s + 2 x s (1 - s) u'; its own backward (for
+    second order) uses gelu''(x) = (1 - t^2) (u' + x (u'' - 2 t u'^2) / 2),
+    1 - t^2 = 4 s (1 - s), u'' = 6 * 0.044715 sqrt(2/pi) x.
+    """
+
+    name = "gelu_tanh_backward"
+
+    def forward(self, x, g):
+        s, s1, du = _gelu_tanh_parts(x)
+        return g * (s + x * 2 * s * s1 * du)
+
+    def native(self, x, g):
+        if not _all_f32(x, g) or x.shape != g.shape:
+            return None
+        return _native().gelu_tanh_backward(x, g)
+
+    def backward(self, inputs, out, grad):
+        x, g = inputs
+        gx = gg = None
+        if g.requires_grad:
+            gg = dispatch.apply(GELUTanhBackwardOp(), x, grad)
+        if x.requires_grad:
+            s, s1, du = _gelu_tanh_parts(x)
+            ddu = x * (6 * _GELU_C * _SQRT_2_OVER_PI)
+            second = s * s1 * 4 * (du + x * 0.5 * (ddu - (s - s1) * du * du * 2))
+            gx = grad * g * second
+        return gx, gg
+
+
+class GELUOp(dispatch.Op):
+    """Exact GELU: x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)).
+
+    The numpy reference calls math.erf per element (exact, slow); the float32 kernel uses a
+    vectorised erfc (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7).
+    """
+
+    name = "gelu"
+
+    def forward(self, x):
+        return x * 0.5 * (1 + _erf_np(x * x.dtype.type(_INV_SQRT_2)))
+
+    def native(self, x):
+        return _native().gelu_erf(x) if x.dtype == _F32 else None
+
+    def backward(self, inputs, out, grad):
+        return (dispatch.apply(GELUBackwardOp(), inputs[0], grad),)
+
+
+class GELUBackwardOp(dispatch.Op):
+    """grad * (Phi(x) + x phi(x)) for inputs (x, grad): the exact GELU's backward as one op.
+
+    Its own backward uses gelu''(x) = phi(x) (2 - x^2), phi the standard normal density.
+    """
+
+    name = "gelu_backward"
+
+    def forward(self, x, g):
+        c = x.dtype.type
+        cdf = c(0.5) * (1 + _erf_np(x * c(_INV_SQRT_2)))
+        return g * (cdf + x * c(_INV_SQRT_2PI) * np.exp(c(-0.5) * x * x))
+
+    def native(self, x, g):
+        if not _all_f32(x, g) or x.shape != g.shape:
+            return None
+        return _native().gelu_erf_backward(x, g)
+
+    def backward(self, inputs, out, grad):
+        x, g = inputs
+        gx = gg = None
+        if g.requires_grad:
+            gg = dispatch.apply(GELUBackwardOp(), x, grad)
+        if x.requires_grad:
+            x2 = x * x
+            gx = grad * g * (exp(x2 * -0.5) * _INV_SQRT_2PI * (2 - x2))
+        return gx, gg
 
 
 class SoftmaxOp(dispatch.Op):
@@ -135,8 +269,45 @@ class SoftmaxOp(dispatch.Op):
         e = np.exp(x - x.max(axis=self.axis, keepdims=True))
         return e / e.sum(axis=self.axis, keepdims=True)
 
+    def native(self, x):
+        if x.dtype != _F32 or x.ndim == 0:
+            return None
+        return _from_rows(_native().softmax(_to_rows(x, self.axis)), x.shape, self.axis)
+
     def backward(self, inputs, out, grad):
-        return (out * (grad - (grad * out).sum(axis=self.axis, keepdims=True)),)
+        return (dispatch.apply(SoftmaxBackwardOp(self.axis), out, grad),)
+
+
+class SoftmaxBackwardOp(dispatch.Op):
+    """dx = y * (dy - sum(dy * y)) along an axis, for inputs (y, dy) with y = softmax(x).
+
+    Its own backward (second order): with S = sum(dy * y), d/d(dy) is this op again applied to
+    (y, G), and d/dy = G * (dy - S) - dy * sum(G * y).
+    """
+
+    name = "softmax_backward"
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def forward(self, y, dy):
+        return y * (dy - (dy * y).sum(axis=self.axis, keepdims=True))
+
+    def native(self, y, dy):
+        if not _all_f32(y, dy) or y.shape != dy.shape or y.ndim == 0:
+            return None
+        a = self.axis
+        return _from_rows(_native().softmax_backward(_to_rows(y, a), _to_rows(dy, a)), y.shape, a)
+
+    def backward(self, inputs, out, grad):
+        y, dy = inputs
+        gy = gdy = None
+        if y.requires_grad:
+            s = (dy * y).sum(axis=self.axis, keepdims=True)
+            gy = grad * (dy - s) - dy * (grad * y).sum(axis=self.axis, keepdims=True)
+        if dy.requires_grad:
+            gdy = dispatch.apply(SoftmaxBackwardOp(self.axis), y, grad)
+        return gy, gdy
 
 
 class LogSoftmaxOp(dispatch.Op):
@@ -151,8 +322,45 @@ class LogSoftmaxOp(dispatch.Op):
         shifted = x - x.max(axis=self.axis, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
 
+    def native(self, x):
+        if x.dtype != _F32 or x.ndim == 0:
+            return None
+        return _from_rows(_native().log_softmax(_to_rows(x, self.axis)), x.shape, self.axis)
+
     def backward(self, inputs, out, grad):
-        return (grad - exp(out) * grad.sum(axis=self.axis, keepdims=True),)
+        return (dispatch.apply(LogSoftmaxBackwardOp(self.axis), out, grad),)
+
+
+class LogSoftmaxBackwardOp(dispatch.Op):
+    """dx = dy - exp(y) * sum(dy) along an axis, for inputs (y, dy) with y = log_softmax(x).
+
+    Its own backward: d/d(dy) = G - sum(G * exp(y)), d/dy = -G * exp(y) * sum(dy).
+    """
+
+    name = "log_softmax_backward"
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def forward(self, y, dy):
+        return dy - np.exp(y) * dy.sum(axis=self.axis, keepdims=True)
+
+    def native(self, y, dy):
+        if not _all_f32(y, dy) or y.shape != dy.shape or y.ndim == 0:
+            return None
+        a = self.axis
+        dx = _native().log_softmax_backward(_to_rows(y, a), _to_rows(dy, a))
+        return _from_rows(dx, y.shape, a)
+
+    def backward(self, inputs, out, grad):
+        y, dy = inputs
+        gy = gdy = None
+        p = exp(y)
+        if y.requires_grad:
+            gy = -(grad * p * dy.sum(axis=self.axis, keepdims=True))
+        if dy.requires_grad:
+            gdy = grad - (grad * p).sum(axis=self.axis, keepdims=True)
+        return gy, gdy
 
 
 def relu(x) -> Tensor:
@@ -222,7 +430,10 @@ def softplus(x) -> Tensor:
 
 
 def erf(x) -> Tensor:
-    """The error function, elementwise (exact, via Python's ``math.erf``; slow on big tensors).
+    """The error function, elementwise.
+
+    float32 on the native backend runs a vectorised C++ kernel (absolute error < 1.5e-7);
+    otherwise Python's ``math.erf`` per element (exact, slow on big tensors).
 
     Examples:
         >>> import tinytorch.tensor as tt
@@ -235,11 +446,12 @@ def erf(x) -> Tensor:
 def gelu(x, approximate: str = "tanh") -> Tensor:
     """Gaussian Error Linear Unit, x * Phi(x).
 
-    ``approximate="tanh"`` (the default here) uses 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))),
-    one fast numpy pass, and matches PyTorch's ``gelu(x, approximate="tanh")`` (GPT-2 uses it).
-    ``approximate="none"`` is the exact x * (1 + erf(x / sqrt 2)) / 2, PyTorch's default; numpy has
-    no erf, so it runs Python's ``math.erf`` element by element (correct but slow). The two
-    differ by under 1e-3.
+    ``approximate="tanh"`` (the default here) uses 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))
+    and matches PyTorch's ``gelu(x, approximate="tanh")`` (GPT-2 uses it).
+    ``approximate="none"`` is the exact x * (1 + erf(x / sqrt 2)) / 2, PyTorch's default. The two
+    differ by under 1e-3. On the native backend both run one C++ kernel for float32 (forward
+    and backward); the numpy reference of the exact form calls ``math.erf`` per element (exact
+    but slow).
 
     Examples:
         >>> import tinytorch.tensor as tt
@@ -250,7 +462,7 @@ def gelu(x, approximate: str = "tanh") -> Tensor:
     if approximate == "tanh":
         return dispatch.apply(GELUTanhOp(), x)
     if approximate == "none":
-        return x * 0.5 * (erf(x * (1 / math.sqrt(2.0))) + 1)
+        return dispatch.apply(GELUOp(), x)
     raise ValueError(f"gelu: approximate must be 'tanh' or 'none', got {approximate!r}")
 
 
@@ -309,6 +521,11 @@ __all__ = [
     "LogSigmoidOp",
     "ErfOp",
     "GELUTanhOp",
+    "GELUTanhBackwardOp",
+    "GELUOp",
+    "GELUBackwardOp",
     "SoftmaxOp",
+    "SoftmaxBackwardOp",
     "LogSoftmaxOp",
+    "LogSoftmaxBackwardOp",
 ]

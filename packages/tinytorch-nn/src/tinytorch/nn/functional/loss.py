@@ -1,4 +1,4 @@
-"""Loss functions: MSE, L1, cross-entropy (with label smoothing, ignore_index, class weights), NLL, BCE.
+"""Loss functions: MSE, L1, cross-entropy (label smoothing, ignore_index, class weights), NLL, BCE.
 
 Every loss takes ``reduction``: ``"mean"`` (default), ``"sum"`` or ``"none"`` (the
 per-element losses). Classification losses take logits or log-probabilities of
@@ -6,17 +6,24 @@ shape (N, C) or (N, C, d1, ...) (class dim 1, as PyTorch) with integer targets o
 shape (N,) or (N, d1, ...). A target outside [0, C) that is not ``ignore_index``
 raises a ValueError naming the loss, the label and the number of classes.
 
-Cross-entropy is computed as NLL of `log_softmax` (max-subtracted, so large logits
-cannot overflow), and BCE-with-logits through `logsigmoid`: never ``log(sigmoid(x))``.
+Cross-entropy with integer targets runs one fused op, `CrossEntropyOp` (log-softmax and
+NLL in one pass over the logits, saving only each row's log-sum-exp; a C++ kernel for
+float32 on the native backend), with a one-kernel backward. Probability targets (and a
+class weight that itself requires grad) take the composed path: NLL of `log_softmax`
+(max-subtracted, so large logits cannot overflow). BCE-with-logits goes through
+`logsigmoid`: never ``log(sigmoid(x))``.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from tinytorch.tensor import Tensor, arange
+from tinytorch.tensor import Tensor, arange, dispatch
+from tinytorch.tensor.backend import native as _native
 from tinytorch.tensor.ops._util import as_tensor
 
-from .activation import log_softmax, logsigmoid
+from .activation import SoftmaxBackwardOp, SoftmaxOp, log_softmax, logsigmoid
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -193,12 +200,15 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Cross-entropy of logits ``input`` (N, C) or (N, C, d1, ...) against class indices or probabilities.
+    """Cross-entropy of logits (N, C) or (N, C, d1, ...) against class indices or probabilities.
 
     With integer targets (N, d1, ...): ``nll_loss(log_softmax(input, dim=1), target)``, where
     ``ignore_index`` targets contribute nothing, and with ``label_smoothing = eps`` the target
     distribution becomes (1 - eps) one-hot + eps / C uniform (PyTorch's formula, including
     class ``weight``). A float ``target`` of the input's shape is read as class probabilities.
+
+    Integer targets run as one fused op (`CrossEntropyOp`): a single pass over the logits
+    forward and one backward kernel, never materialising the log-probabilities.
 
     Examples:
         >>> import tinytorch.tensor as tt
@@ -207,6 +217,15 @@ def cross_entropy(
         0.6691
     """
     name = "cross_entropy"
+    input, target, weight = _check_cross_entropy(
+        name, input, target, weight, reduction, label_smoothing
+    )
+    if target.dtype.kind in "iu" and (weight is None or not weight.requires_grad):
+        return _cross_entropy_fused(input, target, weight, ignore_index, reduction, label_smoothing)
+    return _cross_entropy_composed(input, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def _check_cross_entropy(name, input, target, weight, reduction, label_smoothing):
     check_reduction(name, reduction)
     if (
         isinstance(label_smoothing, bool)
@@ -223,16 +242,186 @@ def cross_entropy(
         raise ValueError(
             f"{name}: input must have shape (N, C) or (N, C, d1, ...), got {input.shape}"
         )
+    c = input.shape[0] if input.ndim == 1 else input.shape[1]
+    return input, as_tensor(target, name), _check_weight(name, weight, c)
+
+
+def _cross_entropy_fused(input, target, weight, ignore_index, reduction, label_smoothing):
+    """Integer targets: flatten to (M, C) logits and (M,) labels, then one `CrossEntropyOp`."""
+    name = "cross_entropy"
+    if input.ndim == 1:
+        expected, c = (), input.shape[0]
+        flat = input.reshape(1, c)
+    else:
+        expected, c = (input.shape[0],) + tuple(input.shape[2:]), input.shape[1]
+        flat = input if input.ndim == 2 else input.permute(0, *range(2, input.ndim), 1)
+        flat = flat.reshape(math.prod(expected), c)
+    if tuple(target.shape) != expected:
+        raise ValueError(
+            f"{name}: input of shape {input.shape} needs a target of shape {expected}, "
+            f"got target shape {target.shape}"
+        )
+    t = target.data.reshape(-1).astype(np.int64, copy=False)
+    w = None if weight is None else weight.data.astype(input.dtype, copy=False)
+    op = CrossEntropyOp(t, w, int(ignore_index), reduction, float(label_smoothing))
+    loss = dispatch.apply(op, flat)
+    return loss.reshape(*expected) if reduction == "none" else loss
+
+
+class CrossEntropyOp(dispatch.Op):
+    """Fused softmax + cross-entropy of (M, C) logits against integer labels ``target`` (M,).
+
+    Per row i with label t (rows with ``ignore_index`` give 0), PyTorch's formula:
+    ``loss_i = (1 - eps) w_t (lse_i - x_it) + (eps / C) sum_c w_c (lse_i - x_ic)``, with
+    lse_i the row's log-sum-exp (w = 1 without class weights). 'mean' divides the sum by the
+    kept rows' ``w_t`` (their count without weights), 'sum' sums, 'none' returns (M,).
+    The forward saves lse (M floats) and the weight sum on the op; the backward is
+    `CrossEntropyBackwardOp`, one pass: ``(softmax - target distribution) * weights * grad``.
+    """
+
+    name = "cross_entropy"
+
+    def __init__(self, target, weight, ignore_index: int, reduction: str, label_smoothing: float):
+        self.target, self.weight = target, weight
+        self.ignore_index, self.reduction, self.label_smoothing = (
+            ignore_index,
+            reduction,
+            label_smoothing,
+        )
+        self.lse = None  # (M,), set by the forward
+        self.weight_sum = None  # sum of the kept labels' weights, set by the forward
+
+    def _reduce(self, loss, total, weight_sum, dtype):
+        self.weight_sum = float(weight_sum)
+        if self.reduction == "none":
+            return loss
+        if self.reduction == "sum":
+            return np.asarray(total, dtype=dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):  # all ignored: 0 / 0 = nan, as PyTorch
+            return np.asarray(np.float64(total) / np.float64(weight_sum), dtype=dtype)
+
+    def forward(self, x):
+        m, c = x.shape
+        t, eps = self.target, self.label_smoothing
+        keep = t != self.ignore_index
+        bad = keep & ((t < 0) | (t >= c))
+        if bad.any():
+            label = int(t[bad][0])
+            raise ValueError(
+                f"cross_entropy: target label {label} is out of range for {c} classes "
+                f"(valid labels are 0..{c - 1}, or ignore_index={self.ignore_index})"
+            )
+        safe = np.where(keep, t, 0)
+        w = np.ones(c, dtype=x.dtype) if self.weight is None else self.weight
+        if c == 0:
+            lse = np.full(m, -np.inf, dtype=x.dtype)
+        else:
+            mx = x.max(axis=1, keepdims=True)
+            lse = (mx + np.log(np.exp(x - mx).sum(axis=1, keepdims=True)))[:, 0]
+        self.lse = lse
+        wt = w[safe] * keep  # (M,), 0 for ignored rows
+        loss = wt * (lse - x[np.arange(m), safe])
+        if eps > 0:
+            smooth = (w * (lse[:, None] - x)).sum(axis=1) * keep
+            loss = (1 - eps) * loss + (eps / c) * smooth
+        loss = loss.astype(x.dtype, copy=False)
+        return self._reduce(loss, loss.sum(dtype=np.float64), wt.sum(dtype=np.float64), x.dtype)
+
+    def native(self, x):
+        if x.dtype != np.float32:
+            return None
+        loss, lse, total, weight_sum = _native().cross_entropy_forward(
+            x, self.target, self.weight, self.ignore_index, self.label_smoothing
+        )
+        self.lse = lse
+        return self._reduce(loss, total, weight_sum, x.dtype)
+
+    def backward(self, inputs, out, grad):
+        return (dispatch.apply(CrossEntropyBackwardOp(self), inputs[0], grad),)
+
+
+class CrossEntropyBackwardOp(dispatch.Op):
+    """d(loss)/d(logits) of a `CrossEntropyOp` for inputs (logits (M, C), grad), one pass.
+
+    dx_ij = s_i (a_i p_ij - b_ij): p = softmax(x) = exp(x - lse), s_i = grad (per row for
+    'none') / weight sum for 'mean' (0 for ignored rows), a_i = (1 - eps) w_t + (eps / C) sum(w),
+    b_ij = (1 - eps) w_t [j == t] + (eps / C) w_j. Its own backward (second order) is written
+    with ops: d/dx is softmax's backward of G * s * a, d/dgrad sums G * (a p - b).
+    """
+
+    name = "cross_entropy_backward"
+
+    def __init__(self, fwd: CrossEntropyOp):
+        self.fwd = fwd
+
+    def _row_scale(self, dtype):
+        """keep_i / weight_sum ('mean') or keep_i, as an (M,) array."""
+        f = self.fwd
+        keep = f.target != f.ignore_index
+        scale = 1.0
+        if f.reduction == "mean":  # a zero weight sum gives inf (and nan gradients), as PyTorch
+            scale = 1.0 / f.weight_sum if f.weight_sum else math.inf
+        return np.where(keep, dtype.type(scale), dtype.type(0))
+
+    def _dense_parts(self, dtype, c):
+        """a (M,) and b (M, C) of the docstring (b over all rows; s zeroes the ignored ones)."""
+        f, eps = self.fwd, self.fwd.label_smoothing
+        w = np.ones(c, dtype=dtype) if f.weight is None else f.weight.astype(dtype, copy=False)
+        safe = np.where(f.target != f.ignore_index, f.target, 0)
+        wt = w[safe]
+        a = (1 - eps) * wt + (eps / c) * w.sum()
+        b = np.zeros((len(safe), c), dtype=dtype)
+        b += (eps / c) * w
+        b[np.arange(len(safe)), safe] += (1 - eps) * wt
+        return a.astype(dtype), b
+
+    def forward(self, x, g):
+        f = self.fwd
+        p = np.exp(x - f.lse[:, None].astype(x.dtype, copy=False))
+        a, b = self._dense_parts(x.dtype, x.shape[1])
+        s = self._row_scale(x.dtype) * g  # g: () or (M,)
+        return (s[:, None] * (a[:, None] * p - b)).astype(x.dtype, copy=False)
+
+    def native(self, x, g):
+        if not (x.dtype == np.float32 and g.dtype == np.float32) or self.fwd.lse.dtype != x.dtype:
+            return None
+        f = self.fwd
+        scale = 1.0
+        if f.reduction == "mean":
+            scale = 1.0 / f.weight_sum if f.weight_sum else math.inf
+        return _native().cross_entropy_backward(
+            x, f.lse, f.target, g.reshape(-1), f.weight, f.ignore_index, f.label_smoothing, scale
+        )
+
+    def backward(self, inputs, out, grad):
+        x, g = inputs
+        dt = x.dtype
+        a, b = self._dense_parts(dt, x.shape[1])
+        c = self._row_scale(dt)
+        p = dispatch.apply(SoftmaxOp(1), x)
+        gx = gg = None
+        if x.requires_grad:
+            s = (g.reshape(-1, 1) if g.ndim else g) * Tensor._wrap((c * a)[:, None])  # (M, 1)
+            gx = dispatch.apply(SoftmaxBackwardOp(1), p, grad * s)
+        if g.requires_grad:
+            rows = (grad * (p * Tensor._wrap(a[:, None]) - Tensor._wrap(b))).sum(axis=1)
+            rows = rows * Tensor._wrap(c)
+            gg = rows.sum() if g.ndim == 0 else rows
+        return gx, gg
+
+
+def _cross_entropy_composed(input, target, weight, ignore_index, reduction, label_smoothing):
+    """The composed path: ``log_softmax`` then NLL (probability targets, differentiable weights)."""
+    name = "cross_entropy"
     class_dim = 0 if input.ndim == 1 else 1
     c = input.shape[class_dim]
-    weight = _check_weight(name, weight, c)
     logp = log_softmax(input, dim=class_dim)
-    target = as_tensor(target, name)
 
     if target.dtype.kind == "f":  # class probabilities
         if target.shape != input.shape:
             raise ValueError(
-                f"{name}: a probability target must have the input's shape {input.shape}, got {target.shape}"
+                f"{name}: a probability target must have the input's shape {input.shape}, "
+                f"got {target.shape}"
             )
         target = target.to(input.dtype)
         if label_smoothing > 0:
@@ -303,7 +492,7 @@ def binary_cross_entropy_with_logits(
 
 
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy of probabilities ``input`` in [0, 1]; logs are clamped at -100 as PyTorch.
+    """Binary cross-entropy of probabilities ``input`` in [0, 1]; logs clamped at -100 as PyTorch.
 
     Prefer `binary_cross_entropy_with_logits` (more stable) when you have logits.
 
@@ -330,6 +519,8 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
 
 
 __all__ = [
+    "CrossEntropyOp",
+    "CrossEntropyBackwardOp",
     "mse_loss",
     "l1_loss",
     "nll_loss",
