@@ -19,11 +19,11 @@ from tinytorch.tensor import Tensor
 from tinytorch.tensor.ops._util import as_tensor
 
 from . import init
+from ._checks import positive_int
 from .activation import GELU
 from .dropout import Dropout
 from .functional.attention import scaled_dot_product_attention
 from .linear import Linear
-from ._checks import positive_int
 from .module import Module
 from .normalization import LayerNorm
 

@@ -236,8 +236,9 @@ class FusedAttention(Op):
         q, k, v = inputs
         if is_grad_enabled():  # create_graph: a backward that is itself differentiable
             return _composed_backward(q, k, v, grad, self.causal, self.scale)
-        flat = dispatch.apply(FusedAttentionBackward(self.causal, self.scale, self.lse),
-                              q, k, v, out, grad)
+        flat = dispatch.apply(
+            FusedAttentionBackward(self.causal, self.scale, self.lse), q, k, v, out, grad
+        )
         nq, nk = q.size, k.size
         return (
             flat[:nq].reshape(q.shape),
@@ -276,8 +277,14 @@ class FusedAttentionBackward(Op):
 
         lse = self.lse.reshape(_as_4d(q).shape[:-1])
         dq, _, _ = native().attention_backward(
-            _as_4d(q), _as_4d(k), _as_4d(v), _as_4d(out), lse, _as_4d(grad),
-            self.causal, self.scale,
+            _as_4d(q),
+            _as_4d(k),
+            _as_4d(v),
+            _as_4d(out),
+            lse,
+            _as_4d(grad),
+            self.causal,
+            self.scale,
         )
         return dq.base  # dq, dk, dv are consecutive views of this one buffer
 

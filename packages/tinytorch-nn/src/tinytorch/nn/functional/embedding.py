@@ -16,7 +16,7 @@ from tinytorch.tensor.ops._util import as_tensor
 
 
 def check_indices(name: str, indices, num_embeddings: int) -> Tensor:
-    """``indices`` as an int64 tensor, or an error naming ``name``, the bad id and the table size."""
+    """``indices`` as int64, or an error naming ``name``, the bad id and the table size."""
     if not isinstance(indices, Tensor):
         indices = Tensor(np.asarray(indices))
     if indices.dtype.kind not in "iu":
@@ -45,8 +45,9 @@ class EmbeddingGather(Op):
 
     name = "embedding"
 
-    def __init__(self, indices: np.ndarray, padding_idx: int | None = None,
-                 zero_padding: bool = False):
+    def __init__(
+        self, indices: np.ndarray, padding_idx: int | None = None, zero_padding: bool = False
+    ):
         self.indices, self.padding_idx, self.zero_padding = indices, padding_idx, zero_padding
 
     def _zero_padding(self, out: np.ndarray) -> np.ndarray:
@@ -106,11 +107,12 @@ class EmbeddingScatterAdd(Op):
 
 
 def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Rows of ``weight`` (num_embeddings, dim) picked by ``indices`` (any shape): output (*indices.shape, dim).
+    """Rows of ``weight`` (num_embeddings, dim) picked by ``indices`` (any shape).
 
-    The gradient of ``weight`` adds up the output gradients of every position that used a
-    row. With ``padding_idx`` the row of that id gets no gradient (it stays as it is); a
-    negative ``padding_idx`` counts from the end, as in PyTorch.
+    The output has shape (*indices.shape, dim). The gradient of ``weight`` adds up the
+    output gradients of every position that used a row. With ``padding_idx`` the row of
+    that id gets no gradient (it stays as it is); a negative ``padding_idx`` counts from the
+    end, as in PyTorch.
 
     Examples:
         >>> import tinytorch.tensor as tt
@@ -126,8 +128,10 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
     num = weight.shape[0]
     indices = check_indices("embedding", indices, num)
     if padding_idx is not None:
-        if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)) or not (
-            -num <= padding_idx < num
+        if (
+            isinstance(padding_idx, bool)
+            or not isinstance(padding_idx, (int, np.integer))
+            or not (-num <= padding_idx < num)
         ):
             raise ValueError(
                 f"embedding: padding_idx must be an int in [-{num}, {num}), got {padding_idx!r}"
