@@ -43,9 +43,9 @@ def isa(request):
 
 @pytest.fixture(params=["default", "small"])
 def blocks(request):
-    """Default blocks, or 8 x 8 ones (rounded up to the micro-kernel's tile)."""
+    """Default 64 x 64 tiles, or small unequal ones (many tiles, diagonals inside tiles)."""
     if request.param == "small":
-        _C._set_attention_blocks(8, 8)
+        _C._set_attention_blocks(9, 16)
     try:
         yield request.param
     finally:
@@ -225,15 +225,13 @@ def test_kernel_errors_name_the_op_and_shapes():
 
 
 def test_config_and_block_override():
-    cfg = _C.attention_config()
-    assert cfg["isa"] == _C.isa() and cfg["forward_br"] >= 64 and cfg["backward_bc"] >= 64
+    assert _C.attention_config() == {"br": 64, "bc": 64, "isa": _C.isa()}
     try:
         _C._set_attention_blocks(10, 20)
-        cfg = _C.attention_config()
-        assert cfg["forward_br"] % _C.gemm_config()["nr"] == 0 and cfg["forward_br"] >= 10
-        assert cfg["backward_br"] % _C.gemm_config()["mr"] == 0
+        assert _C.attention_config()["br"] == 10 and _C.attention_config()["bc"] == 20
     finally:
         _C._set_attention_blocks(0, 0)
+    assert _C.attention_config()["br"] == 64
     with pytest.raises(ValueError, match=">= 0"):
         _C._set_attention_blocks(-1, 0)
 

@@ -218,18 +218,22 @@ def attention_backward(
     of one head when there are fewer heads than threads; no atomics.
 
     Args:
-        q, k, v, causal, scale: as given to `attention_forward`.
+        q: (B, H, T, D), as given to `attention_forward`.
+        k: (B, H, S, D), likewise.
+        v: (B, H, S, Dv), likewise.
         out: (B, H, T, Dv), the forward's output.
         lse: (B, H, T), the forward's log-sum-exp.
         grad_out: (B, H, T, Dv) float32, any non-negative strides.
+        causal: as given to `attention_forward`.
+        scale: as given to `attention_forward`.
 
     Returns:
         dq (B, H, T, D), dk (B, H, S, D), dv (B, H, S, Dv): C-contiguous float32 views of one
         new buffer (``dq.base``), in that order.
 
     Raises:
-        TypeError, ValueError: as `attention_forward`, plus out, grad_out or lse of the wrong
-            shape.
+        TypeError: an input is not float32.
+        ValueError: as `attention_forward`, or out, grad_out or lse has the wrong shape.
     """
 
 def attention_backward_naive(
@@ -245,14 +249,10 @@ def attention_backward_naive(
     """Reference for `attention_backward`: materialises P and dS (T, S); plain loops, one thread."""
 
 def attention_config() -> dict[str, Any]:
-    """The fused attention's blocks: ``forward_br`` / ``forward_bc`` (queries / keys per tile of
-    the forward), ``backward_br`` / ``backward_bc``, and the GEMM ``isa`` they run on."""
+    """The fused attention's tile: ``br`` queries by ``bc`` keys, and the GEMM ``isa`` it uses."""
 
 def _set_attention_blocks(br: int = 0, bc: int = 0) -> None:
-    """Tuning hook: override the attention tiles (0 restores the default of 64 x 64).
-
-    Each is rounded up to the micro-kernel's mr or nr, whichever side of a product it is.
-    """
+    """Tuning hook: tiles of ``br`` queries by ``bc`` keys (0 restores the default, 64 x 64)."""
 
 # (end of attention)
 
