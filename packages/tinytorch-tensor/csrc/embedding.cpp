@@ -8,14 +8,14 @@
 // The same id usually appears many times in a batch (common tokens, every position of a
 // position table), so a parallel loop over n would have two threads add into the same row at
 // once: a race, and atomics on floats would be slow and make the sum's order (hence its
-// rounding) depend on timing. Instead the threads split the *destination* rows: thread t owns
+// rounding) depend on timing. Instead the threads split the *destination* rows: a task owns
 // the ids [v_t, v_{t+1}) and scans all N indices, adding only those it owns. No two threads
 // ever write one row, no atomics, and every row adds its contributions in increasing n, the
 // same order as the one-thread reference, so the result is bitwise identical whatever the
 // thread count. The split points come from a histogram of the indices (prefix sums of the
-// per-id counts), so each thread gets about N / threads rows to add even when a few ids are
-// very frequent (one id still goes to one thread). Rescanning the indices costs N integer
-// compares per thread, small beside the N * D float additions.
+// per-id counts), so each of the 4 * threads ranges gets about the same number of rows to add
+// even when a few ids are very frequent (one id still goes to one range). Rescanning the
+// indices costs N integer compares per range, small beside the N * D float additions.
 //
 // Every index is checked against V before any work (an IndexError names the op, the index and
 // V): a bad id must never read or write outside the table.
@@ -29,9 +29,6 @@
 #include "gemm.h"  // active_num_threads
 #include "simd.h"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
 
 namespace tt {
 
@@ -88,7 +85,9 @@ int threads_for(i64 work) {
 
 void gather_fast(const float* weight, i64 D, const std::int64_t* ids, i64 N, float* out) {
     const int nt = threads_for(N * D);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    // Dynamic chunks of rows: on a shared machine a thread that loses its core for a moment
+    // does not hold the others up (a static split would wait for it).
+#pragma omp parallel for schedule(dynamic, 64) num_threads(nt) if (nt > 1)
     for (i64 n = 0; n < N; ++n) std::memcpy(out + n * D, weight + ids[n] * D, sizeof(float) * D);
 }
 
@@ -102,34 +101,32 @@ void gather_naive(const float* weight, i64 D, const std::int64_t* ids, i64 N, fl
 
 void scatter_fast(const float* grad, i64 D, const std::int64_t* ids, i64 N, i64 V, i64 pad,
                   float* dw) {
-    const int nt = static_cast<int>(std::min<i64>(threads_for(N * D + V * D), std::max<i64>(V, 1)));
-    if (nt <= 1) {
+    const int nt = threads_for(N * D + V * D);
+    if (nt <= 1 || V <= 1) {
         std::memset(dw, 0, sizeof(float) * V * D);
         for (i64 n = 0; n < N; ++n)
             if (ids[n] != pad) add_row(dw + ids[n] * D, grad + n * D, D);
         return;
     }
-    // Split the ids [0, V) into nt ranges holding about N / nt contributions each.
+    // Split the ids [0, V) into `parts` ranges holding about the same number of contributions
+    // (4 per thread, handed out dynamically, so that a thread that loses its core for a moment
+    // on a busy machine does not hold the others up; each range rescans the N indices).
+    const i64 parts = std::min<i64>(V, 4 * nt);
     std::vector<i64> count(static_cast<std::size_t>(V), 0);
     i64 total = 0;
     for (i64 n = 0; n < N; ++n)
         if (ids[n] != pad) ++count[ids[n]], ++total;
-    // split[t] = the first id of thread t: where the running count passes t/nt of the total.
-    std::vector<i64> split(static_cast<std::size_t>(nt) + 1, V);
+    // split[t] = the first id of range t: where the running count passes t/parts of the total.
+    std::vector<i64> split(static_cast<std::size_t>(parts) + 1, V);
     split[0] = 0;
     i64 seen = 0, t = 1;
-    for (i64 v = 0; v < V && t < nt; ++v) {
+    for (i64 v = 0; v < V && t < parts; ++v) {
         seen += count[v];
-        while (t < nt && seen * nt >= total * t) split[t++] = v + 1;
+        while (t < parts && seen * parts >= total * t) split[t++] = v + 1;
     }
-#pragma omp parallel num_threads(nt)
-    {
-#if defined(_OPENMP)
-        const int tid = omp_get_thread_num();
-#else
-        const int tid = 0;
-#endif
-        const i64 lo = split[tid], hi = split[tid + 1];
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (i64 part = 0; part < parts; ++part) {
+        const i64 lo = split[part], hi = split[part + 1];
         std::memset(dw + lo * D, 0, sizeof(float) * (hi - lo) * D);  // first touch by the owner
         for (i64 n = 0; n < N; ++n) {
             const i64 v = ids[n];
