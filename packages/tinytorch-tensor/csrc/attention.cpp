@@ -109,12 +109,22 @@ constexpr double kMinFlopsToThread = double(1 << 20);
 // ---------------------------------------------------------------------------------------------
 // Vectorisable pieces (one clone per ISA, see simd.h).
 
+// The exp2 and vector helpers below are always inlined, so each TT_CLONES clone gets its own
+// copy compiled for its ISA and no 64-byte vector is ever passed between functions built for
+// different ISAs (which is what GCC's -Wpsabi note about AVX-512 vector arguments warns of).
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#define TT_VEC_INLINE inline __attribute__((always_inline))
+#else
+#define TT_VEC_INLINE inline
+#endif
+
 // 2^x, relative error < 2e-7 for x in [-126, 127] (x is clamped there, so -inf gives ~1e-38, not
 // 0: callers zero masked entries themselves). Branch-free and call-free so that loops calling it
 // vectorise: x = n + f with n = round(x) and |f| <= 1/2; 2^f by its degree-6 Taylor polynomial
 // (the first dropped term is (f ln 2)^7 / 7! < 1.2e-7); 2^n by writing n + 127 into the exponent
 // bits. round(x) uses the 1.5 * 2^23 trick: adding it pushes the fraction bits out of the float.
-inline float exp2_poly(float x) {
+TT_VEC_INLINE float exp2_poly(float x) {
     x = x < -126.0f ? -126.0f : x;
     x = x > 127.0f ? 127.0f : x;
     const float shifter = 12582912.0f;  // 1.5 * 2^23
@@ -146,16 +156,16 @@ typedef float vf16 __attribute__((vector_size(64)));
 typedef std::int32_t vi16 __attribute__((vector_size(64)));
 constexpr i64 kLanes = 16;
 
-inline vf16 loadu(const float* p) {
+TT_VEC_INLINE vf16 loadu(const float* p) {
     vf16 v;
     std::memcpy(&v, p, sizeof v);  // an unaligned vector load
     return v;
 }
-inline void storeu(float* p, vf16 v) { std::memcpy(p, &v, sizeof v); }
-inline vf16 splat(float x) { return vf16{} + x; }
+TT_VEC_INLINE void storeu(float* p, vf16 v) { std::memcpy(p, &v, sizeof v); }
+TT_VEC_INLINE vf16 splat(float x) { return vf16{} + x; }
 
 // exp2_poly on 16 lanes (the same steps; comparisons give lane masks, ?: selects per lane).
-inline vf16 exp2_vec(vf16 x) {
+TT_VEC_INLINE vf16 exp2_vec(vf16 x) {
     const vf16 lo = splat(-126.0f), hi = splat(127.0f), shifter = splat(12582912.0f);
     x = x < lo ? lo : x;
     x = x > hi ? hi : x;
@@ -172,7 +182,7 @@ inline vf16 exp2_vec(vf16 x) {
     return p * (vf16)bits;
 }
 
-inline vi16 splat_i(std::int32_t x) { return vi16{} + x; }
+TT_VEC_INLINE vi16 splat_i(std::int32_t x) { return vi16{} + x; }
 
 // The forward's online-softmax step for one key block, on the transposed tile.
 // zt: the tile Z^T = K_blk Q_blk^T in packed-B panel layout: panel p holds queries
@@ -266,7 +276,8 @@ TT_CLONES void pack_xt_panels(const float* x, i64 ldx, i64 k, i64 m, float* dst)
             for (i64 kk = 0; kk < k; ++kk) std::memcpy(dst + kk * MR, x + kk * ldx + i0, MR * 4);
         } else {
             for (i64 kk = 0; kk < k; ++kk)
-                for (i64 r = 0; r < MR; ++r) dst[kk * MR + r] = r < rows ? x[kk * ldx + i0 + r] : 0.0f;
+                for (i64 r = 0; r < MR; ++r)
+                    dst[kk * MR + r] = r < rows ? x[kk * ldx + i0 + r] : 0.0f;
         }
     }
 }
@@ -375,6 +386,7 @@ int threads_for(const Dims& d, int nthreads, i64 items) {
     const double work = double(d.B) * d.H * d.T * d.S * (d.D + d.Dv);
     if (work < kMinFlopsToThread) return 1;
 #if !defined(_OPENMP)
+    (void)nthreads, (void)items;
     return 1;
 #else
     return static_cast<int>(std::max<i64>(1, std::min<i64>(nthreads, items)));
@@ -649,7 +661,8 @@ void forward_naive(const Dims& d, const View4& q, const View4& k, const View4& v
             float mx = kNegInf;
             for (i64 j = 0; j < d.S; ++j) {
                 float s = 0.0f;
-                for (i64 e = 0; e < d.D; ++e) s += qp[i * q.s[2] + e * q.s[3]] * kp[j * k.s[2] + e * k.s[3]];
+                for (i64 e = 0; e < d.D; ++e)
+                    s += qp[i * q.s[2] + e * q.s[3]] * kp[j * k.s[2] + e * k.s[3]];
                 s = (causal && j > i) ? kNegInf : s * d.scale;
                 p[i * d.S + j] = s;
                 mx = std::max(mx, s);
@@ -687,7 +700,8 @@ void backward_naive(const Dims& d, const View4& q, const View4& k, const View4& 
                 float s = 0.0f, dpij = 0.0f;
                 for (i64 e = 0; e < d.D; ++e) s += Q(i, e) * K(j, e);
                 for (i64 e = 0; e < d.Dv; ++e) dpij += G(i, e) * V(j, e);
-                const float pij = (causal && j > i) ? 0.0f : std::exp(s * d.scale - lse[bh * d.T + i]);
+                const float pij =
+                    (causal && j > i) ? 0.0f : std::exp(s * d.scale - lse[bh * d.T + i]);
                 p[i * d.S + j] = pij;
                 ds[i * d.S + j] = pij * (dpij - di) * d.scale;
             }
@@ -791,7 +805,7 @@ py::dict attention_config() {
 void register_attention(py::module_& m) {
     m.def("attention_forward", &attention_forward<false>, py::arg("q"), py::arg("k"), py::arg("v"),
           py::arg("causal") = false, py::arg("scale") = py::none(),
-          R"doc(Fused attention forward: ``softmax(scale * q @ k^T [causal]) @ v`` and its log-sum-exp.
+          R"doc(Fused attention forward: ``softmax(scale * q @ k^T [causal]) @ v`` and the lse.
 
 q: (B, H, T, D), k: (B, H, S, D), v: (B, H, S, Dv) float32, any non-negative strides (views are
 read in place). causal: query i sees keys 0..i only (top-left aligned). scale defaults to
@@ -805,15 +819,15 @@ matrix. Raises TypeError for non-float32, ValueError for shapes that do not fit 
     m.def("attention_backward", &attention_backward<false>, py::arg("q"), py::arg("k"),
           py::arg("v"), py::arg("out"), py::arg("lse"), py::arg("grad_out"),
           py::arg("causal") = false, py::arg("scale") = py::none(),
-          R"doc(Fused attention backward: (dq, dk, dv) from q, k, v, the forward's out and lse, and dL/dout.
+          R"doc(Fused attention backward: (dq, dk, dv) from q, k, v, out, lse and dL/dout.
 
 Recomputes the probabilities tile by tile from q, k and lse (nothing of size (T, S) is stored).
 Shapes as attention_forward; out and grad_out: (B, H, T, Dv), lse: (B, H, T). Returns dq
-(B, H, T, D), dk (B, H, S, D), dv (B, H, S, Dv): C-contiguous views of one buffer (their .base).)doc");
+(B, H, T, D), dk (B, H, S, D), dv (B, H, S, Dv): C-contiguous views of one buffer (.base).)doc");
     m.def("attention_backward_naive", &attention_backward<true>, py::arg("q"), py::arg("k"),
           py::arg("v"), py::arg("out"), py::arg("lse"), py::arg("grad_out"),
           py::arg("causal") = false, py::arg("scale") = py::none(),
-          "Reference for attention_backward: materialises P and dS (T, S), plain loops, one thread.");
+          "Reference for attention_backward: materialises P and dS (T, S); plain loops.");
     m.def("attention_config", &attention_config,
           "The fused attention's block sizes (br query rows, bc keys) and the GEMM ISA it uses.");
     m.def("_set_attention_blocks", &set_attention_blocks, py::arg("br") = 0, py::arg("bc") = 0,

@@ -85,6 +85,7 @@ int threads_for(i64 work) {
 
 void gather_fast(const float* weight, i64 D, const std::int64_t* ids, i64 N, float* out) {
     const int nt = threads_for(N * D);
+    (void)nt;  // unused without OpenMP
     // Dynamic chunks of rows: on a shared machine a thread that loses its core for a moment
     // does not hold the others up (a static split would wait for it).
 #pragma omp parallel for schedule(dynamic, 64) num_threads(nt) if (nt > 1)
@@ -209,7 +210,7 @@ ValueError if weight is not 2-D. Threaded over the rows; releases the GIL.)doc")
           py::arg("indices"), "Reference for embedding_gather: a plain double loop, one thread.");
     m.def("embedding_scatter_add", &embedding_scatter_add<false>, py::arg("grad"),
           py::arg("indices"), py::arg("num_embeddings"), py::arg("padding_idx") = py::none(),
-          R"doc(Embedding gradient: a (V, D) table where row v sums ``grad[n]`` over every n with ``indices[n] == v``.
+          R"doc(Embedding gradient: (V, D), row v = sum of ``grad[n]`` over n with ``indices[n] == v``.
 
 grad: (*indices.shape, D) float32. Positions whose index equals padding_idx add nothing.
 Threads split the destination rows (balanced by a histogram of the indices), so there are no
