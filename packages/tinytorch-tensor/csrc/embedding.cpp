@@ -210,7 +210,7 @@ ValueError if weight is not 2-D. Threaded over the rows; releases the GIL.)doc")
           py::arg("indices"), "Reference for embedding_gather: a plain double loop, one thread.");
     m.def("embedding_scatter_add", &embedding_scatter_add<false>, py::arg("grad"),
           py::arg("indices"), py::arg("num_embeddings"), py::arg("padding_idx") = py::none(),
-          R"doc(Embedding gradient: (V, D), row v = sum of ``grad[n]`` over n with ``indices[n] == v``.
+          R"doc(Embedding gradient (V, D): row v sums ``grad[n]`` over n with ``indices[n] == v``.
 
 grad: (*indices.shape, D) float32. Positions whose index equals padding_idx add nothing.
 Threads split the destination rows (balanced by a histogram of the indices), so there are no
