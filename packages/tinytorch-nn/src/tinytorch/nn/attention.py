@@ -19,11 +19,11 @@ from tinytorch.tensor import Tensor
 from tinytorch.tensor.ops._util import as_tensor
 
 from . import init
+from ._checks import positive_int
 from .activation import GELU
 from .dropout import Dropout
 from .functional.attention import scaled_dot_product_attention
 from .linear import Linear
-from ._checks import positive_int
 from .module import Module
 from .normalization import LayerNorm
 
@@ -138,15 +138,18 @@ class MultiHeadAttention(Module):
         q = self._split_heads(self.q_proj(query))  # (B, H, T, D)
         k = self._split_heads(self.k_proj(key))  # (B, H, S, D)
         v = self._split_heads(self.v_proj(value))  # (B, H, S, D)
-        out, weights = scaled_dot_product_attention(
+        # Ask for the weights only when the caller wants them: without them (and without a
+        # mask or dropout) attention runs fused and never builds the (B, H, T, S) matrix.
+        res = scaled_dot_product_attention(
             q,
             k,
             v,
             mask=mask,
             is_causal=is_causal,
             dropout_p=self.dropout if self.training else 0.0,
-            return_weights=True,
-        )  # out: (B, H, T, D)
+            return_weights=return_weights,
+        )
+        out, weights = res if return_weights else (res, None)  # out: (B, H, T, D)
         out = out.transpose(1, 2).reshape(b, t, c)  # heads side by side again: (B, T, C)
         out = self.out_proj(out)
         return (out, weights) if return_weights else out

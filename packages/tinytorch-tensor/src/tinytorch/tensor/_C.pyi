@@ -535,9 +535,164 @@ def erf_naive(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 # --- attention: fused causal attention (csrc/attention.cpp) ---------------------------------------
 
+def attention_forward(
+    q: npt.NDArray[np.float32],
+    k: npt.NDArray[np.float32],
+    v: npt.NDArray[np.float32],
+    causal: bool = False,
+    scale: float | None = None,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Fused attention forward: ``softmax(scale * q @ k^T [causal]) @ v`` and its log-sum-exp.
+
+    FlashAttention-style: each block of query rows streams over the key blocks with an online
+    softmax (running maximum and sum), so no (T, S) matrix is ever held; causal key blocks
+    wholly above the diagonal are skipped. Block products run on the GEMM micro-kernel of
+    `isa()`; threaded over (batch, head, query block).
+
+    Args:
+        q: (B, H, T, D) float32, any non-negative strides (views are read in place).
+        k: (B, H, S, D) float32.
+        v: (B, H, S, Dv) float32.
+        causal: query i sees keys 0..i only (top-left aligned, as PyTorch's ``is_causal``).
+        scale: multiplies the scores; default 1/sqrt(D).
+
+    Returns:
+        ``(out, lse)``: out (B, H, T, Dv) and lse (B, H, T) with
+        ``lse[i] = log(sum_j exp(scale * q_i . k_j))`` over the keys row i sees, both new
+        C-contiguous float32 arrays. `attention_backward` needs lse.
+
+    Raises:
+        TypeError: an input is not float32.
+        ValueError: an input is not 4-D, the shapes do not fit
+            (``attention_forward: q (2, 3, 4, 8), k (2, 3, 5, 6) and v (2, 3, 5, 8) do not
+            fit: ...``), S is 0, or a stride is negative.
+    """
+
+def attention_forward_naive(
+    q: npt.NDArray[np.float32],
+    k: npt.NDArray[np.float32],
+    v: npt.NDArray[np.float32],
+    causal: bool = False,
+    scale: float | None = None,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Reference for `attention_forward`: materialises each (T, S) matrix; plain loops."""
+
+def attention_backward(
+    q: npt.NDArray[np.float32],
+    k: npt.NDArray[np.float32],
+    v: npt.NDArray[np.float32],
+    out: npt.NDArray[np.float32],
+    lse: npt.NDArray[np.float32],
+    grad_out: npt.NDArray[np.float32],
+    causal: bool = False,
+    scale: float | None = None,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Fused attention backward: ``(dq, dk, dv)`` given dL/d(out).
+
+    Recomputes the probabilities tile by tile from q, k and ``lse`` (FlashAttention-2), with
+    ``D_i = rowsum(grad_out * out)``: dS = P * (grad_out @ v^T - D), dv = P^T grad_out,
+    dq = scale dS k, dk = scale dS^T q. Threaded over (batch, head), splitting the key blocks
+    of one head when there are fewer heads than threads; no atomics.
+
+    Args:
+        q: (B, H, T, D), as given to `attention_forward`.
+        k: (B, H, S, D), likewise.
+        v: (B, H, S, Dv), likewise.
+        out: (B, H, T, Dv), the forward's output.
+        lse: (B, H, T), the forward's log-sum-exp.
+        grad_out: (B, H, T, Dv) float32, any non-negative strides.
+        causal: as given to `attention_forward`.
+        scale: as given to `attention_forward`.
+
+    Returns:
+        dq (B, H, T, D), dk (B, H, S, D), dv (B, H, S, Dv): C-contiguous float32 views of one
+        new buffer (``dq.base``), in that order.
+
+    Raises:
+        TypeError: an input is not float32.
+        ValueError: as `attention_forward`, or out, grad_out or lse has the wrong shape.
+    """
+
+def attention_backward_naive(
+    q: npt.NDArray[np.float32],
+    k: npt.NDArray[np.float32],
+    v: npt.NDArray[np.float32],
+    out: npt.NDArray[np.float32],
+    lse: npt.NDArray[np.float32],
+    grad_out: npt.NDArray[np.float32],
+    causal: bool = False,
+    scale: float | None = None,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Reference for `attention_backward`: materialises P and dS (T, S); plain loops, one thread."""
+
+def attention_config() -> dict[str, Any]:
+    """The fused attention's tile: ``br`` queries by ``bc`` keys, and the GEMM ``isa`` it uses."""
+
+def _set_attention_blocks(br: int = 0, bc: int = 0) -> None:
+    """Tuning hook: tiles of ``br`` queries by ``bc`` keys (0 restores the default, 64 x 64)."""
+
 # (end of attention)
 
 # --- embedding: embedding gather and scatter-add (csrc/embedding.cpp) -----------------------------
+
+def embedding_gather(
+    weight: npt.NDArray[np.float32], indices: npt.NDArray[np.integer]
+) -> npt.NDArray[np.float32]:
+    """Embedding lookup: ``weight[indices]``.
+
+    Args:
+        weight: (V, D) float32 (copied first if not C-contiguous).
+        indices: integers of any shape, each in [0, V) (widened to int64).
+
+    Returns:
+        A new float32 array of shape (*indices.shape, D). Threaded over the rows.
+
+    Raises:
+        IndexError: an index is outside [0, V) (``embedding_gather: index 12 is out of range
+            for 10 embeddings (valid ids are 0..9; weight (10, 4), indices (3,))``).
+        TypeError: the indices are not integers.
+        ValueError: weight is not 2-D.
+    """
+
+def embedding_gather_naive(
+    weight: npt.NDArray[np.float32], indices: npt.NDArray[np.integer]
+) -> npt.NDArray[np.float32]:
+    """Reference for `embedding_gather`: a plain double loop, one thread."""
+
+def embedding_scatter_add(
+    grad: npt.NDArray[np.float32],
+    indices: npt.NDArray[np.integer],
+    num_embeddings: int,
+    padding_idx: int | None = None,
+) -> npt.NDArray[np.float32]:
+    """The embedding's weight gradient: row v of the (V, D) result sums ``grad[n]`` over every n
+    with ``indices[n] == v``; positions whose index is ``padding_idx`` add nothing.
+
+    Threads split the destination rows (balanced by a histogram of the indices), so no two
+    threads add into one row: no races, no atomics, and the result is bitwise the same for any
+    thread count.
+
+    Args:
+        grad: (*indices.shape, D) float32.
+        indices: integers, each in [0, num_embeddings).
+        num_embeddings: V.
+        padding_idx: an id in [0, V) whose row gets no gradient, or None.
+
+    Returns:
+        A new (V, D) float32 array.
+
+    Raises:
+        IndexError: an index is out of range. ValueError: grad does not fit the indices, or
+            padding_idx is out of range. TypeError: the indices are not integers.
+    """
+
+def embedding_scatter_add_naive(
+    grad: npt.NDArray[np.float32],
+    indices: npt.NDArray[np.integer],
+    num_embeddings: int,
+    padding_idx: int | None = None,
+) -> npt.NDArray[np.float32]:
+    """Reference for `embedding_scatter_add`: one thread, in index order."""
 
 # (end of embedding)
 

@@ -1,9 +1,18 @@
-"""Scaled dot-product attention, with causal and padding masks, composed from tensor ops.
+"""Scaled dot-product attention, with causal and padding masks: fused, or composed from tensor ops.
 
 ``softmax(q @ k^T / sqrt(D) + mask) @ v``: each query position takes a weighted
 average of the value vectors, weighted by how well its query matches each key.
-The score matrix is (T, S) per head, so memory grows with the square of the
-sequence length; that is what fused ("flash") attention kernels avoid.
+Composed from tensor ops, the score matrix is (T, S) per head, so memory grows with
+the square of the sequence length, and autograd keeps it until backward.
+
+`scaled_dot_product_attention` therefore takes a **fused** path where it can: float32
+q, k, v of shape (B, H, T, D) or (B, T, D) with matching batch dimensions, no mask
+(or ``is_causal``), no dropout and no returned weights. `FusedAttention` then runs the
+FlashAttention-style C++ kernel (``csrc/attention.cpp``): it streams over key blocks
+with an online softmax and saves only the output and one log-sum-exp per query row,
+so its memory is O(T) per row instead of O(T^2); its backward recomputes the
+probabilities block by block. Everything else (bool or float masks, dropout,
+``return_weights``, float64, broadcast batch dimensions) takes the composed path.
 
 Masks follow PyTorch's ``scaled_dot_product_attention``: a **bool** mask keeps the
 positions where it is True; a **float** mask is added to the scores (use -inf to
@@ -15,7 +24,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from tinytorch.tensor import Tensor, where
+from tinytorch.autograd import is_grad_enabled
+from tinytorch.tensor import Tensor, dispatch, where
+from tinytorch.tensor.dispatch import Op
 from tinytorch.tensor.ops._util import as_tensor
 from tinytorch.tensor.random import resolve
 
@@ -81,6 +92,10 @@ def scaled_dot_product_attention(
     Returns (..., T, Dv), or (output, weights) with ``return_weights``. A query whose keys
     are all masked gets nan, as in PyTorch.
 
+    Float32 (B, H, T, D) or (B, T, D) inputs without ``mask``, dropout or ``return_weights``
+    run the fused kernel (`FusedAttention`: O(T) memory per query, no (T, S) matrix kept for
+    backward); everything else is composed from tensor ops. Both compute the same function.
+
     Examples:
         >>> import tinytorch.tensor as tt
         >>> q = tt.randn(2, 4, 5, 8)
@@ -105,7 +120,27 @@ def scaled_dot_product_attention(
     if not 0.0 <= dropout_p < 1.0:
         raise ValueError(f"{op}: dropout_p must be in [0, 1), got {dropout_p}")
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    if _fused_applies(q, k, v, mask, dropout_p, return_weights):
+        return dispatch.apply(FusedAttention(is_causal, scale), q, k, v)
+    return _composed(q, k, v, mask, is_causal, dropout_p, scale, return_weights, generator)
 
+
+def _fused_applies(q: Tensor, k: Tensor, v: Tensor, mask, dropout_p, return_weights) -> bool:
+    """True when `FusedAttention` computes exactly what the composed path would."""
+    return (
+        mask is None
+        and dropout_p == 0.0
+        and not return_weights
+        and q.ndim in (3, 4)
+        and q.dtype == k.dtype == v.dtype == np.float32
+        and q.shape[:-2] == k.shape[:-2] == v.shape[:-2]
+        and min(q.shape[-2], k.shape[-2], q.shape[-1], v.shape[-1]) > 0
+    )
+
+
+def _composed(q, k, v, mask, is_causal, dropout_p, scale, return_weights, generator):
+    """The reference path: matmul, mask, softmax, (dropout), matmul, each an op autograd records."""
+    op = "scaled_dot_product_attention"
     scores = (q @ k.transpose(-2, -1)) * scale  # (..., T, S)
     if mask is not None:
         mask = as_tensor(mask, op)
@@ -138,4 +173,145 @@ def scaled_dot_product_attention(
     return (out, weights) if return_weights else out
 
 
-__all__ = ["scaled_dot_product_attention", "causal_mask", "padding_mask"]
+# ----------------------------------------------------------------------------- fused attention
+
+
+def _as_4d(x: np.ndarray) -> np.ndarray:
+    """``x`` as (B, H, L, E) for the kernel: (B, L, E) gets H = 1; negative strides are copied."""
+    if x.ndim == 3:
+        x = x[:, None]
+    if x.flags.aligned and all(s >= 0 and s % x.itemsize == 0 for s in x.strides):
+        return x
+    return np.ascontiguousarray(x)
+
+
+def _reference_scores(q, k, causal: bool, scale: float) -> np.ndarray:
+    """scale * q @ k^T with -inf above the diagonal when causal: (..., T, S)."""
+    s = np.matmul(q, np.swapaxes(k, -1, -2)) * np.asarray(scale, dtype=q.dtype)
+    if causal:
+        t, n = s.shape[-2:]
+        s = np.where(np.tril(np.ones((t, n), dtype=bool)), s, np.asarray(-np.inf, dtype=s.dtype))
+    return s
+
+
+class FusedAttention(Op):
+    """``softmax(scale * q @ k^T [causal]) @ v`` in one op that saves only out and the log-sum-exp.
+
+    q: (B, H, T, D) or (B, T, D), k: (..., S, D), v: (..., S, Dv), same batch dimensions.
+    The native kernel never holds a (T, S) matrix; the numpy `forward` (the reference)
+    does. Either way the op keeps ``lse`` (q.shape[:-1]), which its backward needs.
+
+    Backward: `FusedAttentionBackward`, which recomputes the probabilities from q, k and
+    ``lse``. When autograd records the backward itself (``create_graph=True``, for
+    gradients of gradients) the rule instead spells the same gradient out with composed
+    tensor ops, which are differentiable again (at O(T^2) memory, like the composed path).
+    """
+
+    name = "fused_attention"
+
+    def __init__(self, causal: bool = False, scale: float = 1.0):
+        self.causal, self.scale = bool(causal), float(scale)
+        self.lse: np.ndarray | None = None  # set by forward / native: (..., T)
+
+    def forward(self, q, k, v):
+        s = _reference_scores(q, k, self.causal, self.scale)
+        m = s.max(axis=-1, keepdims=True)
+        e = np.exp(s - m)
+        total = e.sum(axis=-1, keepdims=True)
+        self.lse = (m + np.log(total))[..., 0]
+        return np.matmul(e / total, v)
+
+    def native(self, q, k, v):
+        if not q.dtype == k.dtype == v.dtype == np.float32:
+            return None
+        from tinytorch.tensor.backend import native
+
+        out, lse = native().attention_forward(
+            _as_4d(q), _as_4d(k), _as_4d(v), self.causal, self.scale
+        )
+        self.lse = lse.reshape(q.shape[:-1])
+        return out.reshape(q.shape[:-1] + v.shape[-1:])
+
+    def backward(self, inputs, out, grad):
+        q, k, v = inputs
+        if is_grad_enabled():  # create_graph: a backward that is itself differentiable
+            return _composed_backward(q, k, v, grad, self.causal, self.scale)
+        flat = dispatch.apply(
+            FusedAttentionBackward(self.causal, self.scale, self.lse), q, k, v, out, grad
+        )
+        nq, nk = q.size, k.size
+        return (
+            flat[:nq].reshape(q.shape),
+            flat[nq : nq + nk].reshape(k.shape),
+            flat[nq + nk :].reshape(v.shape),
+        )
+
+
+class FusedAttentionBackward(Op):
+    """(q, k, v, out, grad_out) -> dq, dk, dv concatenated flat (one array: an op has one output).
+
+    The probabilities are recomputed from q, k and the forward's ``lse``; with
+    ``D_i = rowsum(grad_out * out)``: dS = P * (grad_out @ v^T - D), dv = P^T grad_out,
+    dq = scale dS k, dk = scale dS^T q. Its own backward is not defined: second-order
+    gradients go through `FusedAttention.backward`'s composed form instead.
+    """
+
+    name = "fused_attention_backward"
+
+    def __init__(self, causal: bool, scale: float, lse: np.ndarray):
+        self.causal, self.scale, self.lse = bool(causal), float(scale), lse
+
+    def forward(self, q, k, v, out, grad):
+        p = np.exp(_reference_scores(q, k, self.causal, self.scale) - self.lse[..., None])
+        dv = np.matmul(np.swapaxes(p, -1, -2), grad)
+        dp = np.matmul(grad, np.swapaxes(v, -1, -2))
+        ds = p * (dp - (grad * out).sum(axis=-1, keepdims=True)) * np.asarray(self.scale, p.dtype)
+        dq = np.matmul(ds, k)
+        dk = np.matmul(np.swapaxes(ds, -1, -2), q)
+        return np.concatenate([dq.ravel(), dk.ravel(), dv.ravel()])
+
+    def native(self, q, k, v, out, grad):
+        if not all(x.dtype == np.float32 for x in (q, k, v, out, grad)):
+            return None
+        from tinytorch.tensor.backend import native
+
+        lse = self.lse.reshape(_as_4d(q).shape[:-1])
+        dq, _, _ = native().attention_backward(
+            _as_4d(q),
+            _as_4d(k),
+            _as_4d(v),
+            _as_4d(out),
+            lse,
+            _as_4d(grad),
+            self.causal,
+            self.scale,
+        )
+        return dq.base  # dq, dk, dv are consecutive views of this one buffer
+
+    def backward(self, inputs, out, grad):
+        raise RuntimeError(
+            "fused_attention_backward: not differentiable itself; gradients of gradients of "
+            "attention are taken through the composed form (backward with create_graph=True)"
+        )
+
+
+def _composed_backward(q, k, v, grad, causal: bool, scale: float):
+    """dq, dk, dv of attention written with tensor ops (recorded, so differentiable again)."""
+    scores = (q @ k.transpose(-2, -1)) * scale
+    if causal:
+        t, s = scores.shape[-2:]
+        scores = where(causal_mask(t, s), scores, -math.inf)
+    p = _softmax_last(scores)  # (..., T, S)
+    dv = p.transpose(-2, -1) @ grad
+    dp = grad @ v.transpose(-2, -1)
+    ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+    return (ds @ k) * scale, (ds.transpose(-2, -1) @ q) * scale, dv
+
+
+__all__ = [
+    "scaled_dot_product_attention",
+    "causal_mask",
+    "padding_mask",
+    "FusedAttention",
+    "FusedAttentionBackward",
+]

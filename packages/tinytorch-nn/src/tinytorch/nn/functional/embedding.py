@@ -1,14 +1,22 @@
-"""`embedding`: look rows of a table up by integer id (a gather; its gradient is a scatter-add)."""
+"""`embedding`: look rows of a table up by integer id (a gather; its gradient is a scatter-add).
+
+`EmbeddingGather` and its backward `EmbeddingScatterAdd` are ops with native paths
+(``csrc/embedding.cpp``): the gather copies one row per index; the scatter-add gives
+each thread its own range of destination rows, so that ids repeated in a batch never
+make two threads add into one row. Each op's backward is the other one, so gradients
+of gradients work too.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from tinytorch.tensor import Tensor, where
+from tinytorch.tensor import Tensor, dispatch
+from tinytorch.tensor.dispatch import Op
 from tinytorch.tensor.ops._util import as_tensor
 
 
 def check_indices(name: str, indices, num_embeddings: int) -> Tensor:
-    """``indices`` as an int64 tensor, or an error naming ``name``, the bad id and the table size."""
+    """``indices`` as int64, or an error naming ``name``, the bad id and the table size."""
     if not isinstance(indices, Tensor):
         indices = Tensor(np.asarray(indices))
     if indices.dtype.kind not in "iu":
@@ -27,11 +35,84 @@ def check_indices(name: str, indices, num_embeddings: int) -> Tensor:
     return indices
 
 
-def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Rows of ``weight`` (num_embeddings, dim) picked by ``indices`` (any shape): output (*indices.shape, dim).
+class EmbeddingGather(Op):
+    """weight (V, D) -> weight[indices] (*indices.shape, D), for int64 ``indices`` (an attribute).
 
-    The gradient of ``weight`` adds up the output gradients of every position that used a
-    row. With ``padding_idx`` the row of that id gets no gradient (it stays as it is).
+    The row of ``padding_idx`` gets no gradient. With ``zero_padding`` its positions
+    are 0 in the output instead of the row (that form is the adjoint of
+    `EmbeddingScatterAdd`, used for gradients of gradients).
+    """
+
+    name = "embedding"
+
+    def __init__(
+        self, indices: np.ndarray, padding_idx: int | None = None, zero_padding: bool = False
+    ):
+        self.indices, self.padding_idx, self.zero_padding = indices, padding_idx, zero_padding
+
+    def _zero_padding(self, out: np.ndarray) -> np.ndarray:
+        if self.zero_padding and self.padding_idx is not None:
+            out[self.indices == self.padding_idx] = 0
+        return out
+
+    def forward(self, weight):
+        return self._zero_padding(weight[self.indices])
+
+    def native(self, weight):
+        if weight.dtype != np.float32:
+            return None
+        from tinytorch.tensor.backend import native
+
+        return self._zero_padding(native().embedding_gather(weight, self.indices))
+
+    def backward(self, inputs, out, grad):
+        (weight,) = inputs
+        op = EmbeddingScatterAdd(self.indices, weight.shape[0], self.padding_idx)
+        return (dispatch.apply(op, grad),)
+
+
+class EmbeddingScatterAdd(Op):
+    """grad (*indices.shape, D) -> (V, D): row v sums grad over the positions whose index is v.
+
+    Positions whose index is ``padding_idx`` add nothing. The backward of `EmbeddingGather`;
+    its own backward gathers again (with the padding positions zeroed).
+    """
+
+    name = "embedding_backward"
+
+    def __init__(self, indices: np.ndarray, num_embeddings: int, padding_idx: int | None = None):
+        self.indices, self.num_embeddings, self.padding_idx = indices, num_embeddings, padding_idx
+
+    def forward(self, grad):
+        dim = grad.shape[-1]
+        ids, rows = self.indices.reshape(-1), grad.reshape(-1, dim)
+        if self.padding_idx is not None:
+            keep = ids != self.padding_idx
+            ids, rows = ids[keep], rows[keep]
+        out = np.zeros((self.num_embeddings, dim), dtype=grad.dtype)
+        np.add.at(out, ids, rows)
+        return out
+
+    def native(self, grad):
+        if grad.dtype != np.float32:
+            return None
+        from tinytorch.tensor.backend import native
+
+        return native().embedding_scatter_add(
+            grad, self.indices, self.num_embeddings, self.padding_idx
+        )
+
+    def backward(self, inputs, out, grad):
+        return (dispatch.apply(EmbeddingGather(self.indices, self.padding_idx, True), grad),)
+
+
+def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, dim) picked by ``indices`` (any shape).
+
+    The output has shape (*indices.shape, dim). The gradient of ``weight`` adds up the
+    output gradients of every position that used a row. With ``padding_idx`` the row of
+    that id gets no gradient (it stays as it is); a negative ``padding_idx`` counts from the
+    end, as in PyTorch.
 
     Examples:
         >>> import tinytorch.tensor as tt
@@ -44,12 +125,19 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
         raise ValueError(
             f"embedding: weight must be 2-D (num_embeddings, dim), got shape {weight.shape}"
         )
-    indices = check_indices("embedding", indices, weight.shape[0])
-    out = weight[indices]
+    num = weight.shape[0]
+    indices = check_indices("embedding", indices, num)
     if padding_idx is not None:
-        is_pad = Tensor._wrap((indices.data == padding_idx)[..., None])
-        out = where(is_pad, Tensor._wrap(weight.data[padding_idx].copy()), out)
-    return out
+        if (
+            isinstance(padding_idx, bool)
+            or not isinstance(padding_idx, (int, np.integer))
+            or not (-num <= padding_idx < num)
+        ):
+            raise ValueError(
+                f"embedding: padding_idx must be an int in [-{num}, {num}), got {padding_idx!r}"
+            )
+        padding_idx = int(padding_idx) % num
+    return dispatch.apply(EmbeddingGather(indices.data, padding_idx), weight)
 
 
-__all__ = ["embedding", "check_indices"]
+__all__ = ["embedding", "check_indices", "EmbeddingGather", "EmbeddingScatterAdd"]
