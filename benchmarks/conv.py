@@ -16,14 +16,26 @@ Run through the runner:  python benchmarks/run.py conv [--quick]
 
 from __future__ import annotations
 
-import json
+import os
 import statistics
-import subprocess
 import sys
 import time
 
-import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import numpy as np  # noqa: E402
+from _common import (  # noqa: E402
+    have_torch,
+    impls,
+    interleaved,
+    num,
+    ratio,
+    tiny,
+    torch_note,
+    worker_main,
+)
+
+TITLE = "Conv2d forward + backward"
 SHAPES = ((3, 32, 32), (32, 64, 16), (64, 128, 8))  # (C_in, C_out, H = W)
 BATCH = 64
 
@@ -36,7 +48,7 @@ def _tinytorch_step(cin: int, cout: int, x: np.ndarray, backend: str):
     xt = tt.tensor(x, requires_grad=True)
 
     def step():
-        with tt.use_backend(backend):
+        with tt.use_backend(backend):  # the worker's TINYTORCH_BACKEND says the same
             layer.zero_grad()
             xt.grad = None
             layer(xt).sum().backward()
@@ -58,13 +70,10 @@ def _torch_step(cin: int, cout: int, x: np.ndarray):
     return step
 
 
-def _worker(impl: str, cin: int, cout: int, hw: int, reps: int) -> list[float]:
+def _worker(impl: str, cin: int, cout: int, hw: int, batch: int, reps: int) -> dict:
     """In a subprocess: build one implementation, warm it up, time ``reps`` calls."""
-    x = np.random.default_rng(0).standard_normal((BATCH, cin, hw, hw), dtype=np.float32)
+    x = np.random.default_rng(0).standard_normal((batch, cin, hw, hw), dtype=np.float32)
     if impl == "torch":
-        import torch
-
-        torch.set_num_threads(2)
         step = _torch_step(cin, cout, x)
     else:
         step = _tinytorch_step(cin, cout, x, impl)
@@ -74,50 +83,53 @@ def _worker(impl: str, cin: int, cout: int, hw: int, reps: int) -> list[float]:
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
-    return times
-
-
-def _have_torch() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return {"times": times}
 
 
 def run(quick: bool) -> dict:
-    have_torch = _have_torch()
+    with_torch = have_torch()
+    shapes, batch = SHAPES, BATCH
     rounds, reps = (2, 3) if quick else (4, 5)
-    impls = ["native", "numpy"] + (["torch"] if have_torch else [])
-    columns = ["shape", "tinytorch native ms", "tinytorch numpy ms", "torch ms",
-               "native / torch", "numpy / torch"]
+    if tiny():
+        shapes, batch, rounds, reps = ((3, 4, 8),), 2, 1, 2
+    names = impls(with_torch)
+    columns = [
+        "shape",
+        "tinytorch native ms",
+        "tinytorch numpy ms",
+        "torch ms",
+        "native / torch",
+        "numpy / torch",
+        "numpy / native",
+    ]
     rows = []
-    for cin, cout, hw in SHAPES:
-        times: dict[str, list[float]] = {name: [] for name in impls}
-        for _ in range(rounds):
-            for name in impls:
-                out = subprocess.run(
-                    [sys.executable, __file__, name, str(cin), str(cout), str(hw), str(reps)],
-                    capture_output=True, text=True, check=True)
-                times[name] += json.loads(out.stdout)
+    for cin, cout, hw in shapes:
+        params = dict(cin=cin, cout=cout, hw=hw, batch=batch, reps=reps)
+        runs = interleaved(__file__, names, params, rounds)
+        times = {name: [t for run in rs for t in run["times"]] for name, rs in runs.items()}
         ms = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
         torch_ms = ms.get("torch")
-        rows.append({
-            "shape": f"{cin}->{cout}, {hw}x{hw}, batch {BATCH}",
-            "tinytorch native ms": round(ms["native"], 2),
-            "tinytorch numpy ms": round(ms["numpy"], 2),
-            "torch ms": round(torch_ms, 2) if torch_ms else "",
-            "native / torch": round(ms["native"] / torch_ms, 2) if torch_ms else "",
-            "numpy / torch": round(ms["numpy"] / torch_ms, 2) if torch_ms else "",
-        })
-    notes = [f"median of {rounds} alternating rounds x {reps} calls, one subprocess per "
-             "implementation and round; kernel 3, padding 1, float32",
-             "a ratio is TinyTorch time over PyTorch time (lower is better, 1.0 = parity)"]
-    if not have_torch:
-        notes.append("PyTorch is not installed: install it (pip install torch==2.13.0) for the ratios")
-    return {"columns": columns, "rows": rows, "notes": notes, "extra": {"have_torch": have_torch}}
+        rows.append(
+            {
+                "shape": f"{cin}->{cout}, {hw}x{hw}, batch {batch}",
+                "tinytorch native ms": num(ms["native"]),
+                "tinytorch numpy ms": num(ms["numpy"]),
+                "torch ms": num(torch_ms),
+                "native / torch": ratio(ms["native"], torch_ms),
+                "numpy / torch": ratio(ms["numpy"], torch_ms),
+                "numpy / native": ratio(ms["numpy"], ms["native"]),
+            }
+        )
+    notes = [
+        f"median of {rounds} alternating rounds x {reps} calls, one subprocess per "
+        "implementation and round; kernel 3, padding 1, float32",
+        "x / torch is TinyTorch time over PyTorch time (lower is better, 1.0 = parity); "
+        "numpy / native is how many times faster the native backend is",
+    ]
+    if not with_torch:
+        notes.append(torch_note())
+    return {"columns": columns, "rows": rows, "notes": notes, "extra": {"have_torch": with_torch}}
 
 
 if __name__ == "__main__":  # the subprocess side of run()
-    impl, cin, cout, hw, reps = sys.argv[1], *map(int, sys.argv[2:])
-    print(json.dumps(_worker(impl, cin, cout, hw, reps)))
+    worker_main(_worker)

@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+TITLE = "fp32 GEMM"
 SIZES = (256, 512, 1024, 2048)
 NAIVE_SIZES = (256, 512)
 NUMPY_VARIANTS = {
@@ -71,8 +72,12 @@ def openblas_corename() -> str | None:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for sym in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
-                    "openblas_get_corename64_", "openblas_get_corename"):
+        for sym in (
+            "scipy_openblas_get_corename64_",
+            "scipy_openblas_get_corename",
+            "openblas_get_corename64_",
+            "openblas_get_corename",
+        ):
             fn = getattr(lib, sym, None)
             if fn is not None:
                 fn.restype = ctypes.c_char_p
@@ -97,8 +102,14 @@ def _run_numpy(variant: dict, sizes: list[int], budget_s: float, min_reps: int) 
             env.pop(k, None)
         else:
             env[k] = v
-    cmd = [sys.executable, __file__, "--numpy-worker", ",".join(map(str, sizes)), str(budget_s),
-           str(min_reps)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--numpy-worker",
+        ",".join(map(str, sizes)),
+        str(budget_s),
+        str(min_reps),
+    ]
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -114,11 +125,15 @@ def run(quick: bool = False) -> dict:
     rounds = 1 if quick else 5
     budget = 0.15 if quick else 0.4  # seconds of timed calls per (row, size, round)
     min_reps = 3 if quick else 5
-    sizes = list(SIZES)
+    sizes, naive_sizes = list(SIZES), NAIVE_SIZES[:1] if quick else NAIVE_SIZES
+    if os.environ.get("TINYTORCH_BENCH_TINY") == "1":  # run.py --tiny: the test suite's smoke run
+        sizes, naive_sizes, budget, min_reps = [64, 128], (64,), 0.0, 2
     isa0, threads0 = _C.isa(), _C.num_threads()
     threads_max = max(2, threads0)
-    native_rows = [(f"native {isa0} ({threads_max} threads)", isa0, threads_max),
-                   (f"native {isa0} (1 thread)", isa0, 1)]
+    native_rows = [
+        (f"native {isa0} ({threads_max} threads)", isa0, threads_max),
+        (f"native {isa0} (1 thread)", isa0, 1),
+    ]
     if "avx2" in _C.available_isas() and isa0 != "avx2":
         native_rows.append((f"native avx2 ({threads_max} threads)", "avx2", threads_max))
 
@@ -132,7 +147,8 @@ def run(quick: bool = False) -> dict:
                 for n in sizes:
                     a, b = _inputs(n)
                     times.setdefault(label, {}).setdefault(n, []).extend(
-                        _time(_C.gemm, a, b, budget, min_reps))
+                        _time(_C.gemm, a, b, budget, min_reps)
+                    )
             _C.set_isa(isa0)
             _C.set_num_threads(threads0)
             for label, variant in NUMPY_VARIANTS.items():
@@ -141,17 +157,18 @@ def run(quick: bool = False) -> dict:
                 for n, ts in res["times"].items():
                     times.setdefault(label, {}).setdefault(int(n), []).extend(ts)
         # The naive loop is ~100x slower: one short pass, single-threaded by construction.
-        naive_sizes = NAIVE_SIZES[:1] if quick else NAIVE_SIZES
         for n in naive_sizes:
             a, b = _inputs(n)
-            times.setdefault("naive (triple loop)", {})[n] = _time(_C.gemm_naive, a, b, 0.0,
-                                                                  min_reps=1 if n > 256 else 2)
+            times.setdefault("naive (triple loop)", {})[n] = _time(
+                _C.gemm_naive, a, b, 0.0, min_reps=1 if n > 256 else 2
+            )
     finally:
         _C.set_isa(isa0)
         _C.set_num_threads(threads0)
 
-    med = {label: {n: float(np.median(ts)) for n, ts in per.items()} for label, per in
-           times.items()}
+    med = {
+        label: {n: float(np.median(ts)) for n, ts in per.items()} for label, per in times.items()
+    }
     columns = ["impl"] + [f"N={n} GFLOP/s" for n in sizes]
     rows = []
     for label, per in med.items():
@@ -173,10 +190,13 @@ def run(quick: bool = False) -> dict:
         "OpenBLAS core chosen by numpy: "
         + ", ".join(f"{k}: {v or 'unknown'}" for k, v in corenames.items()),
         "Best of all repeats (less sensitive to other load), GFLOP/s at "
-        + "/".join(map(str, sizes)) + ": "
-        + "; ".join(f"{label}: " + "/".join(f"{_gflops(n, min(per[n])):.0f}" if n in per else "-"
-                                          for n in sizes)
-                    for label, per in times.items()),
+        + "/".join(map(str, sizes))
+        + ": "
+        + "; ".join(
+            f"{label}: "
+            + "/".join(f"{_gflops(n, min(per[n])):.0f}" if n in per else "-" for n in sizes)
+            for label, per in times.items()
+        ),
         f"OPENBLAS_CORETYPE in this shell: {os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
         f"OPENBLAS_L2_SIZE: {os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}",
     ]
@@ -187,10 +207,11 @@ def run(quick: bool = False) -> dict:
         "extra": {
             "sizes": sizes,
             "median_seconds": {k: {str(n): v for n, v in per.items()} for k, per in med.items()},
-            "best_gflops": {k: {str(n): round(_gflops(n, min(ts)), 1) for n, ts in per.items()}
-                            for k, per in times.items()},
-            "repeats": {k: {str(n): len(ts) for n, ts in per.items()} for k, per in
-                        times.items()},
+            "best_gflops": {
+                k: {str(n): round(_gflops(n, min(ts)), 1) for n, ts in per.items()}
+                for k, per in times.items()
+            },
+            "repeats": {k: {str(n): len(ts) for n, ts in per.items()} for k, per in times.items()},
             "openblas_corename": corenames,
             "gemm_config": _C.gemm_config(),
         },
@@ -199,8 +220,9 @@ def run(quick: bool = False) -> dict:
 
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--numpy-worker":
-        _numpy_worker([int(s) for s in sys.argv[2].split(",")], float(sys.argv[3]),
-                      int(sys.argv[4]))
+        _numpy_worker(
+            [int(s) for s in sys.argv[2].split(",")], float(sys.argv[3]), int(sys.argv[4])
+        )
     else:
         print("run through the runner: python benchmarks/run.py gemm [--quick]", file=sys.stderr)
         sys.exit(2)
