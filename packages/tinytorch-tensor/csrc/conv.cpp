@@ -1,8 +1,857 @@
-// conv.cpp: conv2d forward, grad input, grad weight. (Being written: registers nothing yet.)
+// conv.cpp: conv2d forward, grad input and grad weight (float32, NCHW), plus direct-loop references.
+//
+// Shapes: x (N, C, H, W), weight (O, C, KH, KW), y = grad_out (N, O, OH, OW); K = C*KH*KW is the
+// length of one receptive field, P = OH*OW the number of output pixels of one image.
+//
+// Which algorithm. A convolution is a matrix product once every receptive field is laid out as
+// a column (im2col): y[n] (O, P) = W (O, K) @ cols[n] (K, P). The alternatives:
+//   - direct loops (the *_naive functions below) re-read each weight for every pixel and cannot
+//     keep a register tile busy: ~50x slower than a GEMM at these sizes;
+//   - Winograd F(2x2, 3x3) saves 2.25x of the multiplies, but only for 3x3 stride 1, with its own
+//     transforms for the two backward passes and a precision loss students would have to hear
+//     about; the GEMM here already runs near the FMA limit, so the gain is small in practice;
+//   - im2col + GEMM reuses the packed, register-tiled GEMM (gemm.h) for all three passes and all
+//     strides, paddings and dilations. That is what this file does, with three changes from the
+//     textbook version (whole-batch column matrix + one library GEMM call):
+//
+// 1. Implicit im2col: the column matrix is never built. The GEMM packs its operands into panels
+//    anyway (gemm_pack.h: B panels are (k, NR) with NR = 32 pixels side by side), so the packing
+//    step reads the receptive fields straight out of the image. The expanded data (9x the input
+//    for 3x3) only ever exists one 32 KiB panel at a time, in L1, right before the micro-kernel
+//    uses it. The weights are packed once per call (not once per image, as a per-image GEMM
+//    call would), since they are the same for every image.
+// 2. Padding is done once per image, by copying it into a zero-bordered buffer (which also
+//    absorbs any input strides). Packing then never tests bounds: a receptive field row is a
+//    plain run of floats, one vectorised copy.
+// 3. Threads split the batch (one image, or part of one, per work item), never the inner GEMM:
+//    no barriers inside, each thread packs its own panels and writes its own outputs.
+//
+// The three passes:
+//   forward      y[n] (O, P) = W (O, K) @ cols[n] (K, P) + b    A = W (packed once), B = panels
+//                of cols packed from the padded image, C written straight into y's NCHW planes
+//                (row o of C is channel o: P contiguous floats). The bias is written first and the
+//                GEMM accumulates onto it.
+//   grad input   dcols[n] (K, P) = W^T (K, O) @ gy[n] (O, P); dx[n] = col2im(dcols[n])
+//                A = W^T (packed once, per channel block), B = gy[n] (a plain 2-D view), C =
+//                dcols in a per-thread buffer that stays in L2; col2im adds each row of it onto
+//                the zero-bordered dx image (windows overlap, so this is a sum), and the border is
+//                dropped when the image is copied out. Work items are (image, channel block):
+//                col2im of different channels never touches the same floats, so no races.
+//   grad weight  dW^T (K, O) = sum over n, p of cols (K, pixels) @ gy^T (pixels, O)
+//                The sum over pixels is the GEMM's k loop, so k-blocks of ~256 pixels can span
+//                several images (at 8x8 one image has only 64 pixels). A = cols must be packed as
+//                MR rows side by side for each pixel: from an NCHW image that is a transpose, one
+//                scalar store per float. So the images are first copied to zero-bordered NHWC
+//                (channels last), and the rows of cols are ordered (i, j, c) instead of (c, i, j):
+//                the MR rows of a panel are then MR consecutive channels of one pixel, a
+//                contiguous run (with dilation 1, a whole kernel row (j, c) is one run). Each
+//                thread sums into its own (K, O) matrix; the matrices are added and reordered
+//                into (O, C, KH, KW) at the end. B = gy^T is gy read with swapped strides.
+//
+// Memory: beyond the output, a call allocates the packed weights (the size of W), per thread a
+// padded image and the panels, and for grad weight an NHWC copy of up to ~8 MiB of images. No
+// K x (N*P) column matrix exists at any time.
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <cstring>
+#include <string>
+#include <vector>
+
 #include "common.h"
+#include "gemm.h"
+#include "simd.h"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 namespace tt {
 
-void register_conv(py::module_& m) { (void)m; }
+namespace {
+
+using i64 = std::int64_t;
+using Pair = std::array<i64, 2>;
+
+inline i64 cdiv(i64 a, i64 b) { return (a + b - 1) / b; }
+inline i64 round_up(i64 a, i64 b) { return cdiv(a, b) * b; }
+
+inline int thread_id() {
+#if defined(_OPENMP)
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+// Below this many flops a pass runs on one thread (starting a parallel region costs a few us).
+constexpr double kMinFlopsToThread = double(1 << 21);
+
+int threads_for(double flops, i64 items) {
+    int nt = active_num_threads();
+    if (flops < kMinFlopsToThread) nt = 1;
+    return static_cast<int>(std::max<i64>(1, std::min<i64>(nt, items)));
+}
+
+// Per-thread buffers, reused across calls (fresh pages cost a page fault each; see gemm.cpp).
+// Slot 0 is used by the calling thread only, outside parallel regions (shared packed weights).
+float* scratch(int slot, i64 n) {
+    thread_local AlignedFloats buf[4];
+    thread_local i64 cap[4] = {0, 0, 0, 0};
+    if (cap[slot] < n) {
+        buf[slot].reset();
+        buf[slot] = aligned_floats(n);
+        cap[slot] = n;
+    }
+    return buf[slot].get();
+}
+
+// A strided 4-D float32 view; strides in elements.
+struct View4 {
+    const float* p;
+    i64 s[4];
+};
+
+struct Geom {
+    i64 N, C, H, W;  // input
+    i64 O, KH, KW;   // weight
+    i64 SH, SW, PH, PW, DH, DW;
+    i64 OH, OW;
+    i64 Hp, Wp;  // zero-bordered input
+    i64 K() const { return C * KH * KW; }
+    i64 P() const { return OH * OW; }
+    double flops() const { return 2.0 * N * O * K() * P(); }
+};
+
+// A run of pixels that are evenly spaced in the source: dst[t] <-> src[t * step], t < len.
+struct Run {
+    i64 src, dst, len, step;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Input checks.
+
+std::string pair_str(Pair p) {
+    return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")";
+}
+
+View4 view4(const char* op, const char* name, const char* dims, const py::array& x) {
+    if (!x.dtype().equal(py::dtype::of<float>()))
+        throw py::type_error(std::string(op) + ": expected float32 arrays, got " + dtype_str(x) +
+                             " for " + name);
+    if (x.ndim() != 4)
+        throw py::value_error(std::string(op) + ": expected " + name + " of shape " + dims +
+                              ", got shape " + shape_str(x));
+    View4 v{static_cast<const float*>(x.data()), {0, 0, 0, 0}};
+    for (int d = 0; d < 4; ++d) {
+        const auto s = x.strides(d);
+        if (s < 0 || s % static_cast<py::ssize_t>(sizeof(float)) != 0)
+            throw py::value_error(std::string(op) + ": " + name +
+                                  " needs non-negative strides that are multiples of 4 bytes, "
+                                  "got stride " +
+                                  std::to_string(s) + " in dim " + std::to_string(d) +
+                                  "; pass a contiguous copy");
+        v.s[d] = s / static_cast<i64>(sizeof(float));
+    }
+    if (reinterpret_cast<std::uintptr_t>(x.data()) % alignof(float) != 0)
+        throw py::value_error(std::string(op) + ": " + name + " is not 4-byte aligned");
+    return v;
+}
+
+Geom make_geom(const char* op, i64 N, i64 C, i64 H, i64 W, i64 O, i64 KH, i64 KW, Pair stride,
+               Pair padding, Pair dilation) {
+    if (stride[0] < 1 || stride[1] < 1)
+        throw py::value_error(std::string(op) + ": stride must be >= 1, got " + pair_str(stride));
+    if (dilation[0] < 1 || dilation[1] < 1)
+        throw py::value_error(std::string(op) + ": dilation must be >= 1, got " +
+                              pair_str(dilation));
+    if (padding[0] < 0 || padding[1] < 0)
+        throw py::value_error(std::string(op) + ": padding must be >= 0, got " +
+                              pair_str(padding));
+    if (KH < 1 || KW < 1)
+        throw py::value_error(std::string(op) + ": kernel size must be >= 1, got (" +
+                              std::to_string(KH) + ", " + std::to_string(KW) + ")");
+    Geom g{N, C, H, W, O, KH, KW, stride[0], stride[1], padding[0], padding[1],
+           dilation[0], dilation[1], 0, 0, 0, 0};
+    const i64 nh = H + 2 * g.PH - g.DH * (KH - 1) - 1, nw = W + 2 * g.PW - g.DW * (KW - 1) - 1;
+    if (nh < 0 || nw < 0)
+        throw py::value_error(std::string(op) + ": kernel (" + std::to_string(KH) + ", " +
+                              std::to_string(KW) + ") with dilation " + pair_str(dilation) +
+                              " does not fit an input of size (" + std::to_string(H) + ", " +
+                              std::to_string(W) + ") with padding " + pair_str(padding));
+    g.OH = nh / g.SH + 1;
+    g.OW = nw / g.SW + 1;
+    g.Hp = H + 2 * g.PH;
+    g.Wp = W + 2 * g.PW;
+    return g;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks (the TT_CLONES ones are compiled per ISA; see simd.h).
+
+// Runs of output pixels [p0, p0 + n) within one output row each, as offsets into a zero-bordered
+// NCHW plane of row length wp: pixel (oy, ox) reads (oy*SH, ox*SW) plus the tap's offset.
+void pixel_runs(const Geom& g, i64 p0, i64 n, std::vector<Run>& runs) {
+    runs.clear();
+    for (i64 t = 0; t < n;) {
+        const i64 p = p0 + t, oy = p / g.OW, ox = p % g.OW;
+        const i64 len = std::min(n - t, g.OW - ox);
+        runs.push_back(Run{oy * g.SH * g.Wp + ox * g.SW, t, len, g.SW});
+        t += len;
+    }
+}
+
+// Offset of row kk = (c, i, j) of cols (the tap (i, j) of channel c) in a zero-bordered NCHW
+// image: the receptive field of output pixel (oy, ox) is at koff[kk] + oy*SH*Wp + ox*SW.
+std::vector<i64> tap_offsets_nchw(const Geom& g, i64 c0, i64 c1) {
+    std::vector<i64> koff;
+    koff.reserve((c1 - c0) * g.KH * g.KW);
+    for (i64 c = c0; c < c1; ++c)
+        for (i64 i = 0; i < g.KH; ++i)
+            for (i64 j = 0; j < g.KW; ++j)
+                koff.push_back((c - c0) * g.Hp * g.Wp + i * g.DH * g.Wp + j * g.DW);
+    return koff;
+}
+
+// xp: (C, Hp, Wp) zero-bordered copy of one image x: (C, H, W) with strides s (in elements).
+TT_CLONES void pad_image(const float* x, const i64* s, i64 C, i64 H, i64 W, i64 PH, i64 PW,
+                         float* xp) {
+    const i64 Wp = W + 2 * PW, Hp = H + 2 * PH;
+    for (i64 c = 0; c < C; ++c) {
+        float* plane = xp + c * Hp * Wp;
+        std::memset(plane, 0, sizeof(float) * PH * Wp);
+        std::memset(plane + (PH + H) * Wp, 0, sizeof(float) * PH * Wp);
+        for (i64 h = 0; h < H; ++h) {
+            float* __restrict d = plane + (PH + h) * Wp;
+            const float* __restrict src = x + c * s[0] + h * s[1];
+            for (i64 w = 0; w < PW; ++w) d[w] = 0.0f, d[PW + W + w] = 0.0f;
+            if (s[2] == 1) {
+                for (i64 w = 0; w < W; ++w) d[PW + w] = src[w];
+            } else {
+                for (i64 w = 0; w < W; ++w) d[PW + w] = src[w * s[2]];
+            }
+        }
+    }
+}
+
+// xt: (Hp, Wp, C) zero-bordered channels-last copy of one image x: (C, H, W), strides s.
+// Blocked over 16 channels so that the reads stay sequential and the writes land in a few lines.
+TT_CLONES void pad_image_nhwc(const float* x, const i64* s, i64 C, i64 H, i64 W, i64 PH, i64 PW,
+                              float* xt) {
+    const i64 Wp = W + 2 * PW;
+    std::memset(xt, 0, sizeof(float) * PH * Wp * C);
+    std::memset(xt + (PH + H) * Wp * C, 0, sizeof(float) * PH * Wp * C);
+    for (i64 h = 0; h < H; ++h) {
+        float* row = xt + (PH + h) * Wp * C;
+        std::memset(row, 0, sizeof(float) * PW * C);
+        std::memset(row + (PW + W) * C, 0, sizeof(float) * PW * C);
+        for (i64 c0 = 0; c0 < C; c0 += 16) {
+            const i64 c1 = std::min(C, c0 + 16);
+            for (i64 w = 0; w < W; ++w) {
+                float* d = row + (PW + w) * C;
+                for (i64 c = c0; c < c1; ++c) d[c] = x[c * s[0] + h * s[1] + w * s[2]];
+            }
+        }
+    }
+}
+
+// One B panel of the forward GEMM, read from a zero-bordered image: dst (k, nr) with
+// dst[kk*nr + t] = cols[kk][pixel t] = xp[koff[kk] + pixel t's offset]; columns past `valid`
+// are zero.
+TT_CLONES void pack_cols_panel(const float* xp, const i64* koff, i64 k, const Run* runs,
+                               i64 nruns, i64 valid, i64 nr, float* dst) {
+    for (i64 kk = 0; kk < k; ++kk) {
+        const float* s = xp + koff[kk];
+        float* d = dst + kk * nr;
+        for (i64 r = 0; r < nruns; ++r) {
+            const Run& run = runs[r];
+            const float* __restrict sr = s + run.src;
+            float* __restrict dr = d + run.dst;
+            if (run.step == 1) {
+                for (i64 t = 0; t < run.len; ++t) dr[t] = sr[t];
+            } else {
+                for (i64 t = 0; t < run.len; ++t) dr[t] = sr[t * run.step];
+            }
+        }
+        for (i64 t = valid; t < nr; ++t) d[t] = 0.0f;
+    }
+}
+
+// col2im of a block of columns: for each row kk of dcols (rows, ld), add its pixels onto the
+// zero-bordered image dxp at koff[kk] + pixel offset. For one kk no two pixels share a target,
+// so the inner loop is a plain vectorisable add.
+TT_CLONES void col2im_add(const float* dcols, i64 ld, i64 rows, const i64* koff, const Run* runs,
+                          i64 nruns, float* dxp) {
+    for (i64 kk = 0; kk < rows; ++kk) {
+        const float* s = dcols + kk * ld;
+        float* d = dxp + koff[kk];
+        for (i64 r = 0; r < nruns; ++r) {
+            const Run& run = runs[r];
+            const float* __restrict sr = s + run.dst;
+            float* __restrict dr = d + run.src;
+            if (run.step == 1) {
+                for (i64 t = 0; t < run.len; ++t) dr[t] += sr[t];
+            } else {
+                for (i64 t = 0; t < run.len; ++t) dr[t * run.step] += sr[t];
+            }
+        }
+    }
+}
+
+// One A panel of the grad-weight GEMM: dst (k, mr) with dst[q*mr + r] = cols[row r][pixel q],
+// read from channels-last images. pix[q] is pixel q's offset (image and position); a row run
+// copies run.len consecutive floats (channels, or whole kernel rows) from pix[q] + run.src.
+TT_CLONES void pack_cols_t_panel(const float* xt, const i64* pix, i64 k, const Run* runs,
+                                 i64 nruns, i64 mr, float* dst) {
+    if (nruns == 1 && runs[0].len == mr && runs[0].dst == 0) {
+        const i64 off = runs[0].src;
+        if (mr == 14) {  // the AVX-512 tile: a fixed-size copy the compiler fully vectorises
+            for (i64 q = 0; q < k; ++q) {
+                const float* __restrict s = xt + pix[q] + off;
+                float* __restrict d = dst + q * 14;
+                for (int t = 0; t < 14; ++t) d[t] = s[t];
+            }
+            return;
+        }
+        for (i64 q = 0; q < k; ++q) {
+            const float* __restrict s = xt + pix[q] + off;
+            float* __restrict d = dst + q * mr;
+            for (i64 t = 0; t < mr; ++t) d[t] = s[t];
+        }
+        return;
+    }
+    for (i64 q = 0; q < k; ++q) {
+        const float* __restrict s = xt + pix[q];
+        float* __restrict d = dst + q * mr;
+        for (i64 t = 0; t < mr; ++t) d[t] = 0.0f;
+        for (i64 r = 0; r < nruns; ++r) {
+            const Run& run = runs[r];
+            for (i64 t = 0; t < run.len; ++t) d[run.dst + t] = s[run.src + t];
+        }
+    }
+}
+
+// y[o, 0:n] = b[o] for the O rows of one block of output pixels (row stride ld).
+TT_CLONES void fill_bias(float* y, i64 ld, const float* b, i64 O, i64 n) {
+    for (i64 o = 0; o < O; ++o) {
+        float* r = y + o * ld;
+        const float v = b[o];
+        for (i64 t = 0; t < n; ++t) r[t] = v;
+    }
+}
+
+// Copy the interior of zero-bordered planes (C, Hp, Wp) into dx (C, H, W), contiguous.
+TT_CLONES void unpad_image(const float* dxp, i64 C, i64 H, i64 W, i64 PH, i64 PW, float* dx) {
+    const i64 Wp = W + 2 * PW, Hp = H + 2 * PH;
+    for (i64 c = 0; c < C; ++c)
+        for (i64 h = 0; h < H; ++h) {
+            const float* __restrict s = dxp + c * Hp * Wp + (PH + h) * Wp + PW;
+            float* __restrict d = dx + (c * H + h) * W;
+            for (i64 w = 0; w < W; ++w) d[w] = s[w];
+        }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fast passes. Call without the GIL.
+
+// x: (N, C, H, W) strided, w: (O, K) contiguous, b: (O,) or null -> y: (N, O, OH, OW) contiguous
+void forward_fast(const Geom& g, View4 x, const float* w, const float* b, float* y) {
+    const GemmKernel& kern = active_gemm_kernel();
+    const i64 MR = kern.mr, NR = kern.nr, K = g.K(), P = g.P(), O = g.O;
+    const i64 MC = kern.mc;
+    const i64 nkb = cdiv(K, kern.kc), kcb = cdiv(K, nkb);  // balanced k-blocks
+    const i64 mpad = round_up(O, MR);
+
+    // Packed weights, once: k-block starting at k0 is (mpad/MR, kc, MR) at pa + mpad * k0.
+    float* pa = scratch(0, mpad * K);
+    for (i64 k0 = 0; k0 < K; k0 += kcb)
+        kern.pack_a(MatView{w, K, 1}, 0, O, k0, std::min(kcb, K - k0), pa + mpad * k0);
+    const std::vector<i64> koff = tap_offsets_nchw(g, 0, g.C);
+
+    // Work items: an image, or a range of its pixel panels when there are fewer images than
+    // threads (so that one image still keeps every core busy).
+    const i64 npan = cdiv(P, NR);
+    const int nt_max = active_num_threads();
+    const i64 pieces = g.N >= nt_max ? 1 : std::min(npan, cdiv(nt_max, g.N));
+    const i64 items = g.N * pieces;
+    const int nt = threads_for(g.flops(), items);
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        float* xp = scratch(1, g.C * g.Hp * g.Wp);
+        float* pb = scratch(2, kcb * NR);
+        std::vector<Run> runs;
+        i64 padded = -1;  // which image xp holds
+#pragma omp for schedule(dynamic, 1)
+        for (i64 it = 0; it < items; ++it) {
+            const i64 n = it / pieces, piece = it % pieces;
+            if (padded != n) {
+                pad_image(x.p + n * x.s[0], x.s + 1, g.C, g.H, g.W, g.PH, g.PW, xp);
+                padded = n;
+            }
+            for (i64 q = npan * piece / pieces; q < npan * (piece + 1) / pieces; ++q) {
+                const i64 j0 = q * NR, nr = std::min(NR, P - j0);
+                pixel_runs(g, j0, nr, runs);
+                float* yc = y + n * O * P + j0;  // C block: (O, nr), row stride P
+                if (b) fill_bias(yc, P, b, O, nr);
+                for (i64 k0 = 0; k0 < K; k0 += kcb) {
+                    const i64 kc = std::min(kcb, K - k0);
+                    pack_cols_panel(xp, koff.data() + k0, kc, runs.data(),
+                                    static_cast<i64>(runs.size()), nr, NR, pb);
+                    for (i64 ic = 0; ic < O; ic += MC)
+                        kern.macro_kernel(std::min(MC, O - ic), nr, kc, pa + mpad * k0 + ic * kc,
+                                          pb, yc + ic * P, P, k0 > 0 || b != nullptr);
+                }
+            }
+        }
+    }
+}
+
+// gy: (N, O, OH, OW) strided with mergeable (OH, OW), w: (O, K) contiguous -> dx: (N, C, H, W)
+void grad_input_fast(const Geom& g, View4 gy, const float* w, float* dx) {
+    const GemmKernel& kern = active_gemm_kernel();
+    const i64 MR = kern.mr, NR = kern.nr, K = g.K(), P = g.P(), O = g.O, KK = g.KH * g.KW;
+    const i64 MC = kern.mc;
+    const i64 nkb = cdiv(O, kern.kc), kcb = cdiv(O, nkb);
+
+    // Channel blocks: one when there are enough images, else enough to keep every thread busy.
+    const int nt_max = active_num_threads();
+    const i64 cblocks = g.N >= nt_max ? 1 : std::min(g.C, cdiv(nt_max, g.N));
+    std::vector<i64> cstart(cblocks + 1), pa_off(cblocks + 1, 0);
+    for (i64 cb = 0; cb <= cblocks; ++cb) cstart[cb] = g.C * cb / cblocks;
+    for (i64 cb = 0; cb < cblocks; ++cb)
+        pa_off[cb + 1] = pa_off[cb] + round_up((cstart[cb + 1] - cstart[cb]) * KK, MR) * O;
+    i64 cmax = 0;
+    for (i64 cb = 0; cb < cblocks; ++cb) cmax = std::max(cmax, cstart[cb + 1] - cstart[cb]);
+
+    // Packed W^T (K, O) = strides (1, K) over w, once, per channel block (rows c0*KK .. c1*KK).
+    float* pa = scratch(0, pa_off[cblocks]);
+    for (i64 cb = 0; cb < cblocks; ++cb) {
+        const i64 r0 = cstart[cb] * KK, m = (cstart[cb + 1] - cstart[cb]) * KK;
+        for (i64 k0 = 0; k0 < O; k0 += kcb)
+            kern.pack_a(MatView{w, 1, K}, r0, m, k0, std::min(kcb, O - k0),
+                        pa + pa_off[cb] + round_up(m, MR) * k0);
+    }
+
+    // Pixel blocks: dcols (rows, nb) should stay well inside L2 (~1 MiB).
+    const i64 mmax = cmax * KK;
+    const i64 nb = std::min(round_up(P, NR), std::max(NR, (262144 / mmax) / NR * NR));
+    const i64 items = g.N * cblocks;
+    const int nt = threads_for(g.flops(), items);
+    const i64 gpix = gy.s[3];  // stride between pixels (OH, OW merge; checked by the caller)
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        float* dxp = scratch(1, cmax * g.Hp * g.Wp);
+        float* dcols = scratch(2, mmax * nb);
+        float* pb = scratch(3, kcb * nb + NR * kcb);
+        std::vector<Run> runs;
+#pragma omp for schedule(dynamic, 1)
+        for (i64 it = 0; it < items; ++it) {
+            const i64 n = it / cblocks, cb = it % cblocks;
+            const i64 c0 = cstart[cb], cn = cstart[cb + 1] - c0, m = cn * KK;
+            const std::vector<i64> koff = tap_offsets_nchw(g, c0, c0 + cn);
+            std::memset(dxp, 0, sizeof(float) * cn * g.Hp * g.Wp);
+            const MatView gv{gy.p + n * gy.s[0], gy.s[1], gpix};  // gy[n]: (O, P)
+            for (i64 j0 = 0; j0 < P; j0 += nb) {
+                const i64 nbb = std::min(nb, P - j0);
+                for (i64 k0 = 0; k0 < O; k0 += kcb) {
+                    const i64 kc = std::min(kcb, O - k0);
+                    kern.pack_b(gv, k0, kc, j0, nbb, pb);
+                    const float* pak = pa + pa_off[cb] + round_up(m, MR) * k0;
+                    for (i64 ic = 0; ic < m; ic += MC)
+                        kern.macro_kernel(std::min(MC, m - ic), nbb, kc, pak + ic * kc, pb,
+                                          dcols + ic * nbb, nbb, k0 > 0);
+                }
+                pixel_runs(g, j0, nbb, runs);
+                col2im_add(dcols, nbb, m, koff.data(), runs.data(), static_cast<i64>(runs.size()),
+                           dxp);
+            }
+            unpad_image(dxp, cn, g.H, g.W, g.PH, g.PW, dx + (n * g.C + c0) * g.H * g.W);
+        }
+    }
+}
+
+// x: (N, C, H, W) strided, gy: (N, O, OH, OW) strided with mergeable (OH, OW)
+// -> dw: (O, C, KH, KW) contiguous
+void grad_weight_fast(const Geom& g, View4 x, View4 gy, float* dw) {
+    const GemmKernel& kern = active_gemm_kernel();
+    const i64 MR = kern.mr, NR = kern.nr, K = g.K(), P = g.P(), O = g.O;
+    const i64 MC = kern.mc;
+    const i64 img = g.Hp * g.Wp * g.C;  // one channels-last image
+
+    // Rows of cols in (i, j, c) order, as offsets into a channels-last image, grouped per A
+    // panel into runs of consecutive floats.
+    std::vector<i64> roff;
+    roff.reserve(K);
+    for (i64 i = 0; i < g.KH; ++i)
+        for (i64 j = 0; j < g.KW; ++j)
+            for (i64 c = 0; c < g.C; ++c) roff.push_back((i * g.DH * g.Wp + j * g.DW) * g.C + c);
+    const i64 mpan = cdiv(K, MR);
+    std::vector<std::vector<Run>> panel_runs(mpan);
+    for (i64 pn = 0; pn < mpan; ++pn) {
+        auto& runs = panel_runs[pn];
+        for (i64 r = pn * MR; r < std::min(K, (pn + 1) * MR); ++r) {
+            if (!runs.empty() && runs.back().src + runs.back().len == roff[r])
+                ++runs.back().len;
+            else
+                runs.push_back(Run{roff[r], r - pn * MR, 1, 1});
+        }
+    }
+    // Output pixel offsets within a channels-last image.
+    std::vector<i64> poff(P);
+    for (i64 p = 0; p < P; ++p) poff[p] = ((p / g.OW) * g.SH * g.Wp + (p % g.OW) * g.SW) * g.C;
+
+    // Images are converted in chunks of at most ~8 MiB, all threads together.
+    const i64 chunk = std::max<i64>(1, std::min<i64>(g.N, (i64(1) << 21) / std::max<i64>(img, 1)));
+    const int nt_max = active_num_threads();
+    const i64 kc_target = kern.kc;
+    const i64 max_kc = kc_target;  // k-blocks never exceed this
+    const int nt = threads_for(g.flops(), g.N * P / 16 + 1);
+    float* xt = scratch(0, chunk * img);
+    AlignedFloats acc = aligned_floats(static_cast<i64>(nt) * K * O);
+    (void)nt_max;
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int tid = thread_id();
+        float* ct = acc.get() + static_cast<i64>(tid) * K * O;  // this thread's dW^T: (K, O)
+        std::memset(ct, 0, sizeof(float) * K * O);
+        float* pa = scratch(1, std::min(round_up(K, MR), round_up(MC, MR)) * max_kc);
+        float* pb = scratch(2, round_up(O, NR) * max_kc);
+        std::vector<i64> pix(max_kc);
+        for (i64 n0 = 0; n0 < g.N; n0 += chunk) {
+            const i64 cn = std::min(chunk, g.N - n0);
+#pragma omp for schedule(static)
+            for (i64 n = 0; n < cn; ++n)
+                pad_image_nhwc(x.p + (n0 + n) * x.s[0], x.s + 1, g.C, g.H, g.W, g.PH, g.PW,
+                               xt + n * img);
+            // (implicit barrier: the chunk is converted before anyone packs from it)
+            const i64 total = cn * P;
+            i64 nkb = cdiv(total, kc_target);
+            if (nkb < nt) nkb = std::min<i64>(nt, total);
+            const i64 kcb = cdiv(total, nkb);
+#pragma omp for schedule(dynamic, 1)
+            for (i64 kb = 0; kb < nkb; ++kb) {
+                const i64 q0 = kb * kcb, kc = std::min(kcb, total - q0);
+                if (kc <= 0) continue;
+                for (i64 q = 0; q < kc; ++q) {
+                    const i64 t = q0 + q;
+                    pix[q] = (t / P) * img + poff[t % P];
+                }
+                // B = gy^T (pixels, O): per image segment and per NR panel of O.
+                for (i64 q = 0; q < kc;) {
+                    const i64 t = q0 + q, n = t / P, p = t % P, len = std::min(kc - q, P - p);
+                    const MatView gt{gy.p + (n0 + n) * gy.s[0], gy.s[3], gy.s[1]};  // (P, O)
+                    for (i64 j0 = 0; j0 < O; j0 += NR)
+                        kern.pack_b(gt, p, len, j0, std::min(NR, O - j0), pb + j0 * kc + q * NR);
+                    q += len;
+                }
+                for (i64 ic = 0; ic < K; ic += MC) {
+                    const i64 mc = std::min(MC, K - ic);
+                    for (i64 pn = ic / MR; pn < cdiv(ic + mc, MR); ++pn)
+                        pack_cols_t_panel(xt, pix.data(), kc, panel_runs[pn].data(),
+                                          static_cast<i64>(panel_runs[pn].size()), MR,
+                                          pa + (pn - ic / MR) * kc * MR);
+                    kern.macro_kernel(mc, O, kc, pa, pb, ct + ic * O, O, true);
+                }
+            }
+            // (implicit barrier: nobody converts the next chunk while others still read this one)
+        }
+    }
+
+    // dw[o, c, i, j] = sum over threads of ct[(i*KW + j)*C + c][o].
+    const i64 KK = g.KH * g.KW;
+    for (i64 o = 0; o < O; ++o)
+        for (i64 c = 0; c < g.C; ++c)
+            for (i64 ij = 0; ij < KK; ++ij) {
+                const i64 r = ij * g.C + c;
+                float s = 0.0f;
+                for (int t = 0; t < nt; ++t) s += acc.get()[static_cast<i64>(t) * K * O + r * O + o];
+                dw[(o * g.C + c) * KK + ij] = s;
+            }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Direct-loop references: every output element is its defining sum, bounds tested per tap.
+
+float at(const View4& v, i64 a, i64 b, i64 c, i64 d) {
+    return v.p[a * v.s[0] + b * v.s[1] + c * v.s[2] + d * v.s[3]];
+}
+
+void forward_naive(const Geom& g, View4 x, View4 w, const float* b, i64 bs, float* y) {
+    for (i64 n = 0; n < g.N; ++n)
+        for (i64 o = 0; o < g.O; ++o)
+            for (i64 oy = 0; oy < g.OH; ++oy)
+                for (i64 ox = 0; ox < g.OW; ++ox) {
+                    float s = b ? b[o * bs] : 0.0f;
+                    for (i64 c = 0; c < g.C; ++c)
+                        for (i64 i = 0; i < g.KH; ++i)
+                            for (i64 j = 0; j < g.KW; ++j) {
+                                const i64 h = oy * g.SH + i * g.DH - g.PH;
+                                const i64 wx = ox * g.SW + j * g.DW - g.PW;
+                                if (h < 0 || h >= g.H || wx < 0 || wx >= g.W) continue;
+                                s += at(x, n, c, h, wx) * at(w, o, c, i, j);
+                            }
+                    y[((n * g.O + o) * g.OH + oy) * g.OW + ox] = s;
+                }
+}
+
+void grad_input_naive(const Geom& g, View4 gy, View4 w, float* dx) {
+    std::memset(dx, 0, sizeof(float) * g.N * g.C * g.H * g.W);
+    for (i64 n = 0; n < g.N; ++n)
+        for (i64 o = 0; o < g.O; ++o)
+            for (i64 oy = 0; oy < g.OH; ++oy)
+                for (i64 ox = 0; ox < g.OW; ++ox) {
+                    const float gv = at(gy, n, o, oy, ox);
+                    for (i64 c = 0; c < g.C; ++c)
+                        for (i64 i = 0; i < g.KH; ++i)
+                            for (i64 j = 0; j < g.KW; ++j) {
+                                const i64 h = oy * g.SH + i * g.DH - g.PH;
+                                const i64 wx = ox * g.SW + j * g.DW - g.PW;
+                                if (h < 0 || h >= g.H || wx < 0 || wx >= g.W) continue;
+                                dx[((n * g.C + c) * g.H + h) * g.W + wx] += gv * at(w, o, c, i, j);
+                            }
+                }
+}
+
+void grad_weight_naive(const Geom& g, View4 x, View4 gy, float* dw) {
+    for (i64 o = 0; o < g.O; ++o)
+        for (i64 c = 0; c < g.C; ++c)
+            for (i64 i = 0; i < g.KH; ++i)
+                for (i64 j = 0; j < g.KW; ++j) {
+                    float s = 0.0f;
+                    for (i64 n = 0; n < g.N; ++n)
+                        for (i64 oy = 0; oy < g.OH; ++oy)
+                            for (i64 ox = 0; ox < g.OW; ++ox) {
+                                const i64 h = oy * g.SH + i * g.DH - g.PH;
+                                const i64 wx = ox * g.SW + j * g.DW - g.PW;
+                                if (h < 0 || h >= g.H || wx < 0 || wx >= g.W) continue;
+                                s += at(gy, n, o, oy, ox) * at(x, n, c, h, wx);
+                            }
+                    dw[((o * g.C + c) * g.KH + i) * g.KW + j] = s;
+                }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python entry points.
+
+using FArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// Weight (O, C, KH, KW) as a contiguous float32 array (a copy only if it is not one already).
+FArray weight_array(const char* op, const py::array& w) {
+    if (!w.dtype().equal(py::dtype::of<float>()))
+        throw py::type_error(std::string(op) + ": expected float32 arrays, got " + dtype_str(w) +
+                             " for weight");
+    if (w.ndim() != 4)
+        throw py::value_error(std::string(op) + ": expected weight of shape (O, C, kh, kw), got "
+                                                "shape " +
+                              shape_str(w));
+    return FArray::ensure(w);
+}
+
+// The output pixels of gy must be one evenly strided run (stride(OH) == OW * stride(OW)), so gy[n]
+// reads as a 2-D (O, OH*OW) matrix; otherwise work from a contiguous copy.
+py::array mergeable_grad(const py::array& gy) {
+    const bool ok = gy.ndim() == 4 && (gy.shape(2) == 1 || gy.shape(3) == 1 ||
+                                       gy.strides(2) == gy.shape(3) * gy.strides(3));
+    if (ok) return gy;
+    return FArray::ensure(gy);
+}
+
+void check_grad_shape(const char* op, const Geom& g, const py::array& gy) {
+    if (gy.shape(0) != g.N || gy.shape(1) != g.O || gy.shape(2) != g.OH || gy.shape(3) != g.OW)
+        throw py::value_error(std::string(op) + ": expected grad_out of shape (" +
+                              std::to_string(g.N) + ", " + std::to_string(g.O) + ", " +
+                              std::to_string(g.OH) + ", " + std::to_string(g.OW) + "), got shape " +
+                              shape_str(gy));
+}
+
+// The strides of gy with (OH, OW) merged into one pixel stride in s[3] (s[2] is then unused).
+View4 pixel_view(View4 v, const py::array& gy) {
+    if (gy.shape(3) == 1) v.s[3] = v.s[2];  // one column: the pixels step by the row stride
+    return v;
+}
+
+py::array_t<float> conv2d_forward_impl(const char* op, bool naive, const py::array& x,
+                                       const py::array& w, const std::optional<py::array>& bias,
+                                       Pair stride, Pair padding, Pair dilation) {
+    const View4 xv = view4(op, "x", "(N, C, H, W)", x);
+    FArray wc = weight_array(op, w);
+    if (wc.shape(1) != x.shape(1))
+        throw py::value_error(std::string(op) + ": the weight " + shape_str(w) +
+                              " expects input with " + std::to_string(w.shape(1)) +
+                              " channels, got shape " + shape_str(x));
+    const Geom g = make_geom(op, x.shape(0), x.shape(1), x.shape(2), x.shape(3), wc.shape(0),
+                             wc.shape(2), wc.shape(3), stride, padding, dilation);
+    std::optional<FArray> bc;
+    if (bias) {
+        if (!bias->dtype().equal(py::dtype::of<float>()))
+            throw py::type_error(std::string(op) + ": expected float32 arrays, got " +
+                                 dtype_str(*bias) + " for bias");
+        if (bias->ndim() != 1 || bias->shape(0) != g.O)
+            throw py::value_error(std::string(op) + ": expected a bias of shape (" +
+                                  std::to_string(g.O) + ",), got shape " + shape_str(*bias));
+        bc = FArray::ensure(*bias);
+    }
+    py::array_t<float> y({g.N, g.O, g.OH, g.OW});
+    float* yp = y.mutable_data();
+    const float* bp = bc ? bc->data() : nullptr;
+    const View4 wv{wc.data(), {wc.strides(0) / 4, wc.strides(1) / 4, wc.strides(2) / 4,
+                               wc.strides(3) / 4}};
+    if (g.N * g.O * g.P() == 0) return y;
+    {
+        py::gil_scoped_release nogil;
+        if (naive)
+            forward_naive(g, xv, wv, bp, 1, yp);
+        else if (g.K() == 0)
+            for (i64 n = 0; n < g.N; ++n)
+                for (i64 o = 0; o < g.O; ++o)
+                    for (i64 p = 0; p < g.P(); ++p) yp[(n * g.O + o) * g.P() + p] = bp ? bp[o] : 0;
+        else
+            forward_fast(g, xv, wc.data(), bp, yp);
+    }
+    return y;
+}
+
+py::array_t<float> conv2d_grad_input_impl(const char* op, bool naive, const py::array& gy_in,
+                                          const py::array& w, Pair input_size, Pair stride,
+                                          Pair padding, Pair dilation) {
+    view4(op, "grad_out", "(N, O, OH, OW)", gy_in);
+    FArray wc = weight_array(op, w);
+    if (wc.shape(0) != gy_in.shape(1))
+        throw py::value_error(std::string(op) + ": grad_out " + shape_str(gy_in) + " has " +
+                              std::to_string(gy_in.shape(1)) + " channels, the weight " +
+                              shape_str(w) + " has " + std::to_string(w.shape(0)) + " filters");
+    if (input_size[0] < 1 || input_size[1] < 1)
+        throw py::value_error(std::string(op) + ": input_size must be positive, got " +
+                              pair_str(input_size));
+    const Geom g = make_geom(op, gy_in.shape(0), wc.shape(1), input_size[0], input_size[1],
+                             wc.shape(0), wc.shape(2), wc.shape(3), stride, padding, dilation);
+    check_grad_shape(op, g, gy_in);
+    const py::array gy = naive ? gy_in : mergeable_grad(gy_in);
+    const View4 gv = pixel_view(view4(op, "grad_out", "(N, O, OH, OW)", gy), gy);
+    const View4 wv{wc.data(), {wc.strides(0) / 4, wc.strides(1) / 4, wc.strides(2) / 4,
+                               wc.strides(3) / 4}};
+    py::array_t<float> dx({g.N, g.C, g.H, g.W});
+    float* dxp = dx.mutable_data();
+    {
+        py::gil_scoped_release nogil;
+        if (naive) {
+            grad_input_naive(g, gv, wv, dxp);
+        } else if (g.N * g.C * g.H * g.W > 0) {
+            if (g.O == 0 || g.P() == 0)
+                std::memset(dxp, 0, sizeof(float) * g.N * g.C * g.H * g.W);
+            else
+                grad_input_fast(g, gv, wc.data(), dxp);
+        }
+    }
+    return dx;
+}
+
+py::array_t<float> conv2d_grad_weight_impl(const char* op, bool naive, const py::array& x,
+                                           const py::array& gy_in, Pair kernel_size, Pair stride,
+                                           Pair padding, Pair dilation) {
+    const View4 xv = view4(op, "x", "(N, C, H, W)", x);
+    view4(op, "grad_out", "(N, O, OH, OW)", gy_in);
+    if (gy_in.shape(0) != x.shape(0))
+        throw py::value_error(std::string(op) + ": x " + shape_str(x) + " and grad_out " +
+                              shape_str(gy_in) + " have different batch sizes");
+    const Geom g = make_geom(op, x.shape(0), x.shape(1), x.shape(2), x.shape(3), gy_in.shape(1),
+                             kernel_size[0], kernel_size[1], stride, padding, dilation);
+    check_grad_shape(op, g, gy_in);
+    const py::array gy = naive ? gy_in : mergeable_grad(gy_in);
+    const View4 gv = pixel_view(view4(op, "grad_out", "(N, O, OH, OW)", gy), gy);
+    py::array_t<float> dw({g.O, g.C, g.KH, g.KW});
+    float* dwp = dw.mutable_data();
+    {
+        py::gil_scoped_release nogil;
+        if (naive) {
+            grad_weight_naive(g, xv, gv, dwp);
+        } else if (g.O * g.K() > 0) {
+            if (g.N * g.P() == 0)
+                std::memset(dwp, 0, sizeof(float) * g.O * g.K());
+            else
+                grad_weight_fast(g, xv, gv, dwp);
+        }
+    }
+    return dw;
+}
+
+}  // namespace
+
+void register_conv(py::module_& m) {
+    const Pair one{1, 1}, zero{0, 0};
+    m.def(
+        "conv2d_forward",
+        [](const py::array& x, const py::array& w, const std::optional<py::array>& bias,
+           Pair stride, Pair padding, Pair dilation) {
+            return conv2d_forward_impl("conv2d_forward", false, x, w, bias, stride, padding,
+                                       dilation);
+        },
+        py::arg("x"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = one,
+        py::arg("padding") = zero, py::arg("dilation") = one,
+        R"doc(2-D convolution (cross-correlation): x (N, C, H, W), weight (O, C, kh, kw) -> (N, O, OH, OW).
+
+Implicit im2col + the packed GEMM, threaded over images; bias (O,) optional and fused. x may
+have any non-negative strides. Raises TypeError for non-float32 input, ValueError for
+inconsistent shapes or a kernel that does not fit.)doc");
+    m.def(
+        "conv2d_forward_naive",
+        [](const py::array& x, const py::array& w, const std::optional<py::array>& bias,
+           Pair stride, Pair padding, Pair dilation) {
+            return conv2d_forward_impl("conv2d_forward_naive", true, x, w, bias, stride, padding,
+                                       dilation);
+        },
+        py::arg("x"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = one,
+        py::arg("padding") = zero, py::arg("dilation") = one,
+        "Reference conv2d_forward: the direct 7-loop sum (slow on purpose, for tests).");
+    m.def(
+        "conv2d_grad_input",
+        [](const py::array& gy, const py::array& w, Pair input_size, Pair stride, Pair padding,
+           Pair dilation) {
+            return conv2d_grad_input_impl("conv2d_grad_input", false, gy, w, input_size, stride,
+                                          padding, dilation);
+        },
+        py::arg("grad_out"), py::arg("weight"), py::arg("input_size"), py::arg("stride") = one,
+        py::arg("padding") = zero, py::arg("dilation") = one,
+        R"doc(Gradient of conv2d with respect to its input: (N, O, OH, OW), (O, C, kh, kw) -> (N, C, H, W).
+
+input_size is (H, W) of the input (with stride > 1 it is not implied by OH, OW). Computed as
+W^T @ grad_out per image and col2im, threaded over images (or channel blocks).)doc");
+    m.def(
+        "conv2d_grad_input_naive",
+        [](const py::array& gy, const py::array& w, Pair input_size, Pair stride, Pair padding,
+           Pair dilation) {
+            return conv2d_grad_input_impl("conv2d_grad_input_naive", true, gy, w, input_size,
+                                          stride, padding, dilation);
+        },
+        py::arg("grad_out"), py::arg("weight"), py::arg("input_size"), py::arg("stride") = one,
+        py::arg("padding") = zero, py::arg("dilation") = one,
+        "Reference conv2d_grad_input: direct loops scattering each gradient onto its window.");
+    m.def(
+        "conv2d_grad_weight",
+        [](const py::array& x, const py::array& gy, Pair kernel_size, Pair stride, Pair padding,
+           Pair dilation) {
+            return conv2d_grad_weight_impl("conv2d_grad_weight", false, x, gy, kernel_size, stride,
+                                           padding, dilation);
+        },
+        py::arg("x"), py::arg("grad_out"), py::arg("kernel_size"), py::arg("stride") = one,
+        py::arg("padding") = zero, py::arg("dilation") = one,
+        R"doc(Gradient of conv2d with respect to its weight: (N, C, H, W), (N, O, OH, OW) -> (O, C, kh, kw).
+
+The sum over images and pixels is the GEMM's k loop (channels-last packing, per-thread partial
+sums added at the end).)doc");
+    m.def(
+        "conv2d_grad_weight_naive",
+        [](const py::array& x, const py::array& gy, Pair kernel_size, Pair stride, Pair padding,
+           Pair dilation) {
+            return conv2d_grad_weight_impl("conv2d_grad_weight_naive", true, x, gy, kernel_size,
+                                           stride, padding, dilation);
+        },
+        py::arg("x"), py::arg("grad_out"), py::arg("kernel_size"), py::arg("stride") = one,
+        py::arg("padding") = zero, py::arg("dilation") = one,
+        "Reference conv2d_grad_weight: the direct sum over images and output pixels per weight.");
+}
 
 }  // namespace tt

@@ -185,10 +185,161 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1) -> T
     return dispatch.apply(op, cols)
 
 
+# ----------------------------------------------------------------------------- conv2d ops
+
+
+def _native_conv():
+    """The C++ module when the native backend may run a conv kernel, else None."""
+    from tinytorch.tensor.backend import native
+
+    return native()
+
+
+def _f32(*arrays) -> bool:
+    return all(a.dtype == np.float32 for a in arrays)
+
+
+def _readable(a: np.ndarray) -> np.ndarray:
+    """``a`` as the conv kernels read it: any non-negative strides, else a contiguous copy."""
+    if a.flags.aligned and all(s >= 0 and s % a.itemsize == 0 for s in a.strides):
+        return a
+    return np.ascontiguousarray(a)
+
+
+class Conv2dOp(Op):
+    """x (N, C, H, W), weight (O, C, kh, kw)[, bias (O,)] -> (N, O, OH, OW), in one fused op.
+
+    The numpy reference is im2col + one matmul per image; the native kernel
+    (``csrc/conv.cpp``) packs the receptive fields straight into GEMM panels and
+    never builds the column matrix. Conv is bilinear, so its gradients are convs
+    too: dx is `Conv2dGradInput` (grad_out, weight), dw is `Conv2dGradWeight`
+    (x, grad_out), and the bias gradient is a sum. Each of those has a backward
+    made of the three ops again, so gradients of any order work.
+    """
+
+    name = "conv2d"
+
+    def __init__(self, in_shape, kernel_size, stride=1, padding=0, dilation=1):
+        self.geometry = _Geometry("conv2d", in_shape, kernel_size, stride, padding, dilation)
+
+    def forward(self, x, weight, bias=None):
+        g = self.geometry
+        o = weight.shape[0]
+        cols = Im2Col(*g.args()).forward(x)  # (N, C*kh*kw, OH*OW)
+        out = np.matmul(weight.reshape(o, -1), cols)  # (N, O, OH*OW): one GEMM per image
+        if bias is not None:
+            out += bias.reshape(1, o, 1)
+        return out.reshape(x.shape[0], o, *g.out_hw)
+
+    def native(self, x, weight, bias=None):
+        if not _f32(x, weight, *(() if bias is None else (bias,))):
+            return None
+        g = self.geometry
+        return _native_conv().conv2d_forward(
+            _readable(x), weight, bias, g.stride, g.padding, g.dilation
+        )
+
+    def backward(self, inputs, out, grad):
+        x, weight = inputs[0], inputs[1]
+        args = self.geometry.args()
+        gx = dispatch.apply(Conv2dGradInput(*args), grad, weight) if x.requires_grad else None
+        gw = dispatch.apply(Conv2dGradWeight(*args), x, grad) if weight.requires_grad else None
+        if len(inputs) < 3:
+            return gx, gw
+        gb = grad.sum(axis=(0, 2, 3)) if inputs[2].requires_grad else None
+        return gx, gw, gb
+
+
+class Conv2dGradInput(Op):
+    """grad_out (N, O, OH, OW), weight (O, C, kh, kw) -> dL/dx (N, C, H, W) of a conv2d.
+
+    ``col2im(weight^T @ grad_out)``: every output gradient goes back, weighted, onto the
+    input pixels of its window. Its arguments are the conv's (``in_shape`` is x's shape).
+    """
+
+    name = "conv2d_grad_input"
+
+    def __init__(self, in_shape, kernel_size, stride=1, padding=0, dilation=1):
+        self.geometry = _Geometry(
+            "conv2d_grad_input", in_shape, kernel_size, stride, padding, dilation
+        )
+
+    def forward(self, grad_out, weight):
+        g = self.geometry
+        n, o = grad_out.shape[:2]
+        dcols = np.matmul(weight.reshape(o, -1).T, grad_out.reshape(n, o, -1))  # (N, CKK, P)
+        return Col2Im(*g.args()).forward(dcols)
+
+    def native(self, grad_out, weight):
+        if not _f32(grad_out, weight):
+            return None
+        g = self.geometry
+        return _native_conv().conv2d_grad_input(
+            _readable(grad_out), weight, g.in_shape[2:], g.stride, g.padding, g.dilation
+        )
+
+    def backward(self, inputs, out, grad):
+        grad_out, weight = inputs
+        args = self.geometry.args()
+        # dx is linear in grad_out (with weight as the filter) and in weight: its adjoints are
+        # the forward conv of the incoming gradient, and a weight gradient with it as the input.
+        d_gy = (
+            dispatch.apply(Conv2dOp(*args), grad, weight) if grad_out.requires_grad else None
+        )
+        d_w = (
+            dispatch.apply(Conv2dGradWeight(*args), grad, grad_out)
+            if weight.requires_grad
+            else None
+        )
+        return d_gy, d_w
+
+
+class Conv2dGradWeight(Op):
+    """x (N, C, H, W), grad_out (N, O, OH, OW) -> dL/dweight (O, C, kh, kw) of a conv2d.
+
+    ``sum over n of grad_out[n] @ im2col(x)[n]^T``: each weight meets every input pixel
+    it touched, times the gradient of the output it helped make.
+    """
+
+    name = "conv2d_grad_weight"
+
+    def __init__(self, in_shape, kernel_size, stride=1, padding=0, dilation=1):
+        self.geometry = _Geometry(
+            "conv2d_grad_weight", in_shape, kernel_size, stride, padding, dilation
+        )
+
+    def forward(self, x, grad_out):
+        g = self.geometry
+        n, o = grad_out.shape[:2]
+        c = x.shape[1]
+        kh, kw = g.kernel_size
+        cols = Im2Col(*g.args()).forward(x)  # (N, CKK, P)
+        dw = np.tensordot(grad_out.reshape(n, o, -1), cols, axes=([0, 2], [0, 2]))  # (O, CKK)
+        return dw.reshape(o, c, kh, kw)
+
+    def native(self, x, grad_out):
+        if not _f32(x, grad_out):
+            return None
+        g = self.geometry
+        return _native_conv().conv2d_grad_weight(
+            _readable(x), _readable(grad_out), g.kernel_size, g.stride, g.padding, g.dilation
+        )
+
+    def backward(self, inputs, out, grad):
+        x, grad_out = inputs
+        args = self.geometry.args()
+        d_x = (
+            dispatch.apply(Conv2dGradInput(*args), grad_out, grad) if x.requires_grad else None
+        )
+        d_gy = dispatch.apply(Conv2dOp(*args), x, grad) if grad_out.requires_grad else None
+        return d_x, d_gy
+
+
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
     """2-D convolution (cross-correlation) of ``x`` (N, C, H, W) with ``weight`` (O, C, kh, kw).
 
-    Computed as im2col + one GEMM per image: ``weight (O, C*kh*kw) @ cols (N, C*kh*kw, OH*OW)``.
+    One fused op (`Conv2dOp`): on the native backend a C++ implicit-im2col GEMM,
+    otherwise im2col + one matmul per image, ``weight (O, C*kh*kw) @ cols (N, C*kh*kw, OH*OW)``.
     Returns (N, O, OH, OW) with OH = floor((H + 2*padding - dilation*(kh-1) - 1) / stride) + 1.
 
     Examples:
@@ -208,18 +359,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
             f"conv2d: the weight {weight.shape} expects input with {c} channels, "
             f"got shape {x.shape}"
         )
-    if bias is not None:
-        bias = as_tensor(bias, "conv2d")
-        if bias.shape != (o,):
-            raise ValueError(f"conv2d: expected a bias of shape ({o},), got shape {bias.shape}")
-    op = Im2Col(x.shape, (kh, kw), stride, padding, dilation)
-    oh, ow = op.geometry.out_hw
-    cols = dispatch.apply(op, x)  # (N, C*kh*kw, OH*OW)
-    out = weight.reshape(o, c * kh * kw) @ cols  # (N, O, OH*OW): one GEMM per image
-    out = out.reshape(x.shape[0], o, oh, ow)  # (N, O, OH, OW), contiguous: no permute needed
-    if bias is not None:
-        out = out + bias.reshape(1, o, 1, 1)
-    return out
+    op = Conv2dOp(x.shape, (kh, kw), stride, padding, dilation)
+    if bias is None:
+        return dispatch.apply(op, x, weight)
+    bias = as_tensor(bias, "conv2d")
+    if bias.shape != (o,):
+        raise ValueError(f"conv2d: expected a bias of shape ({o},), got shape {bias.shape}")
+    return dispatch.apply(op, x, weight, bias)
 
 
 # ----------------------------------------------------------------------------- pooling
@@ -395,6 +541,9 @@ def adaptive_avg_pool2d(x, output_size) -> Tensor:
 __all__ = [
     "Im2Col",
     "Col2Im",
+    "Conv2dOp",
+    "Conv2dGradInput",
+    "Conv2dGradWeight",
     "MaxPool2dOp",
     "MaxPoolScatter",
     "conv_output_size",
