@@ -213,6 +213,53 @@ std::vector<i64> tap_offsets_nchw(const Geom& g, i64 c0, i64 c1) {
     return koff;
 }
 
+// Helpers called from TT_CLONES functions must be inlined into them to get the clone's ISA: an
+// out-of-line copy would be compiled once, for the baseline.
+#if defined(__GNUC__)
+#define TT_INLINE inline __attribute__((always_inline))
+#else
+#define TT_INLINE inline
+#endif
+
+// Short copies and adds of n floats. Runs are short (often 8 to 32 floats: one output row), so
+// these unroll into fixed 16/8/4-float blocks: GCC turns a constant-size memcpy into plain vector
+// moves, where a variable-length loop would get scalar prologue/epilogue code or a libc call,
+// and __restrict parameters let it vectorise the adds without runtime overlap checks.
+TT_INLINE void copy_run(float* __restrict d, const float* __restrict s, i64 n) {
+    i64 t = 0;
+    for (; t + 16 <= n; t += 16) std::memcpy(d + t, s + t, 64);
+    if (t + 8 <= n) std::memcpy(d + t, s + t, 32), t += 8;
+    if (t + 4 <= n) std::memcpy(d + t, s + t, 16), t += 4;
+    // At most 3 left: spelled out, since GCC turns a tail loop into a call to memmove.
+    if (t < n) d[t] = s[t];
+    if (t + 1 < n) d[t + 1] = s[t + 1];
+    if (t + 2 < n) d[t + 2] = s[t + 2];
+}
+
+TT_INLINE void zero_run(float* d, i64 n) {
+    i64 t = 0;
+    for (; t + 16 <= n; t += 16) std::memset(d + t, 0, 64);
+    if (t + 8 <= n) std::memset(d + t, 0, 32), t += 8;
+    if (t + 4 <= n) std::memset(d + t, 0, 16), t += 4;
+    if (t < n) d[t] = 0.0f;
+    if (t + 1 < n) d[t + 1] = 0.0f;
+    if (t + 2 < n) d[t + 2] = 0.0f;
+}
+
+TT_INLINE void add_block(float* __restrict d, const float* __restrict s, int n) {
+    for (int u = 0; u < n; ++u) d[u] += s[u];
+}
+
+TT_INLINE void add_run(float* d, const float* s, i64 n) {
+    i64 t = 0;
+    for (; t + 16 <= n; t += 16) add_block(d + t, s + t, 16);
+    if (t + 8 <= n) add_block(d + t, s + t, 8), t += 8;
+    if (t + 4 <= n) add_block(d + t, s + t, 4), t += 4;
+    if (t < n) d[t] += s[t];
+    if (t + 1 < n) d[t + 1] += s[t + 1];
+    if (t + 2 < n) d[t + 2] += s[t + 2];
+}
+
 // xp: (C, Hp, Wp) zero-bordered copy of one image x: (C, H, W) with strides s (in elements).
 TT_CLONES void pad_image(const float* x, const i64* s, i64 C, i64 H, i64 W, i64 PH, i64 PW,
                          float* xp) {
@@ -226,7 +273,7 @@ TT_CLONES void pad_image(const float* x, const i64* s, i64 C, i64 H, i64 W, i64 
             const float* __restrict src = x + c * s[0] + h * s[1];
             for (i64 w = 0; w < PW; ++w) d[w] = 0.0f, d[PW + W + w] = 0.0f;
             if (s[2] == 1) {
-                for (i64 w = 0; w < W; ++w) d[PW + w] = src[w];
+                copy_run(d + PW, src, W);
             } else {
                 for (i64 w = 0; w < W; ++w) d[PW + w] = src[w * s[2]];
             }
@@ -234,8 +281,48 @@ TT_CLONES void pad_image(const float* x, const i64* s, i64 C, i64 H, i64 W, i64 
     }
 }
 
+// d[j*ld + i] = s[i*ls + j] for an 8x8 block. Compilers do not vectorise a transpose written
+// as loops (it needs shuffles), so with GCC this uses its portable vector extensions: eight
+// 8-float vectors and the textbook unpack / shuffle / permute network (24 shuffles for 64
+// floats). Each clone (simd.h) compiles it for its ISA: single AVX instructions on AVX2 and
+// AVX-512, pairs of SSE ones on the baseline. Other compilers get the plain loop.
+#if defined(__GNUC__) && !defined(__clang__)
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+typedef int v8i __attribute__((vector_size(32)));
+
+TT_INLINE void transpose8x8(const float* __restrict s, i64 ls, float* __restrict d, i64 ld) {
+    v8f r[8], t[8], u[8];
+    for (int i = 0; i < 8; ++i) std::memcpy(&r[i], s + i * ls, 32);
+    for (int i = 0; i < 8; i += 2) {  // unpacklo / unpackhi of row pairs
+        t[i] = __builtin_shuffle(r[i], r[i + 1], v8i{0, 8, 1, 9, 4, 12, 5, 13});
+        t[i + 1] = __builtin_shuffle(r[i], r[i + 1], v8i{2, 10, 3, 11, 6, 14, 7, 15});
+    }
+    for (int i = 0; i < 8; i += 4)  // shuffle pairs of 2-float groups
+        for (int h = 0; h < 2; ++h) {
+            u[i + h] = __builtin_shuffle(t[i + h], t[i + h + 2], v8i{0, 1, 8, 9, 4, 5, 12, 13});
+            u[i + h + 2] =
+                __builtin_shuffle(t[i + h], t[i + h + 2], v8i{2, 3, 10, 11, 6, 7, 14, 15});
+        }
+    // u[0..3] hold columns {0,4}, {2,6}, {1,5}, {3,7} of rows 0-3 (low/high 128-bit halves);
+    // u[4..7] the same for rows 4-7. Join the halves.
+    const int col_of[4] = {0, 2, 1, 3};
+    for (int k = 0; k < 4; ++k) {
+        const v8f lo = __builtin_shuffle(u[k], u[k + 4], v8i{0, 1, 2, 3, 8, 9, 10, 11});
+        const v8f hi = __builtin_shuffle(u[k], u[k + 4], v8i{4, 5, 6, 7, 12, 13, 14, 15});
+        std::memcpy(d + col_of[k] * ld, &lo, 32);
+        std::memcpy(d + (col_of[k] + 4) * ld, &hi, 32);
+    }
+}
+#else
+TT_INLINE void transpose8x8(const float* __restrict s, i64 ls, float* __restrict d, i64 ld) {
+    for (int i = 0; i < 8; ++i)
+        for (int j = 0; j < 8; ++j) d[j * ld + i] = s[i * ls + j];
+}
+#endif
+
 // xt: (Hp, Wp, C) zero-bordered channels-last copy of one image x: (C, H, W), strides s.
-// Blocked over 16 channels so that the reads stay sequential and the writes land in a few lines.
+// A transpose of each image row (C, W) -> (W, C), done in 8x8 blocks so that both the reads and
+// the writes stay within a few cache lines.
 TT_CLONES void pad_image_nhwc(const float* x, const i64* s, i64 C, i64 H, i64 W, i64 PH, i64 PW,
                               float* xt) {
     const i64 Wp = W + 2 * PW;
@@ -245,13 +332,20 @@ TT_CLONES void pad_image_nhwc(const float* x, const i64* s, i64 C, i64 H, i64 W,
         float* row = xt + (PH + h) * Wp * C;
         std::memset(row, 0, sizeof(float) * PW * C);
         std::memset(row + (PW + W) * C, 0, sizeof(float) * PW * C);
-        for (i64 c0 = 0; c0 < C; c0 += 16) {
-            const i64 c1 = std::min(C, c0 + 16);
-            for (i64 w = 0; w < W; ++w) {
-                float* d = row + (PW + w) * C;
-                for (i64 c = c0; c < c1; ++c) d[c] = x[c * s[0] + h * s[1] + w * s[2]];
+        row += PW * C;
+        const float* src = x + h * s[1];
+        i64 c0 = 0;
+        if (s[2] == 1) {
+            for (; c0 + 8 <= C; c0 += 8) {
+                i64 w0 = 0;
+                for (; w0 + 8 <= W; w0 += 8)
+                    transpose8x8(src + c0 * s[0] + w0, s[0], row + w0 * C + c0, C);
+                for (; w0 < W; ++w0)
+                    for (i64 c = c0; c < c0 + 8; ++c) row[w0 * C + c] = src[c * s[0] + w0];
             }
         }
+        for (; c0 < C; ++c0)
+            for (i64 w = 0; w < W; ++w) row[w * C + c0] = src[c0 * s[0] + w * s[2]];
     }
 }
 
@@ -265,15 +359,15 @@ TT_CLONES void pack_cols_panel(const float* xp, const i64* koff, i64 k, const Ru
         float* d = dst + kk * nr;
         for (i64 r = 0; r < nruns; ++r) {
             const Run& run = runs[r];
-            const float* __restrict sr = s + run.src;
-            float* __restrict dr = d + run.dst;
+            const float* sr = s + run.src;
+            float* dr = d + run.dst;
             if (run.step == 1) {
-                for (i64 t = 0; t < run.len; ++t) dr[t] = sr[t];
+                copy_run(dr, sr, run.len);
             } else {
                 for (i64 t = 0; t < run.len; ++t) dr[t] = sr[t * run.step];
             }
         }
-        for (i64 t = valid; t < nr; ++t) d[t] = 0.0f;
+        zero_run(d + valid, nr - valid);
     }
 }
 
@@ -287,10 +381,10 @@ TT_CLONES void col2im_add(const float* dcols, i64 ld, i64 rows, const i64* koff,
         float* d = dxp + koff[kk];
         for (i64 r = 0; r < nruns; ++r) {
             const Run& run = runs[r];
-            const float* __restrict sr = s + run.dst;
-            float* __restrict dr = d + run.src;
+            const float* sr = s + run.dst;
+            float* dr = d + run.src;
             if (run.step == 1) {
-                for (i64 t = 0; t < run.len; ++t) dr[t] += sr[t];
+                add_run(dr, sr, run.len);
             } else {
                 for (i64 t = 0; t < run.len; ++t) dr[t * run.step] += sr[t];
             }
@@ -301,34 +395,91 @@ TT_CLONES void col2im_add(const float* dcols, i64 ld, i64 rows, const i64* koff,
 // One A panel of the grad-weight GEMM: dst (k, mr) with dst[q*mr + r] = cols[row r][pixel q],
 // read from channels-last images. pix[q] is pixel q's offset (image and position); a row run
 // copies run.len consecutive floats (channels, or whole kernel rows) from pix[q] + run.src.
+// The runs cover rows [0, rows) in order; rows [rows, mr) of a last, partial panel are zero.
 TT_CLONES void pack_cols_t_panel(const float* xt, const i64* pix, i64 k, const Run* runs,
-                                 i64 nruns, i64 mr, float* dst) {
+                                 i64 nruns, i64 rows, i64 mr, float* dst) {
     if (nruns == 1 && runs[0].len == mr && runs[0].dst == 0) {
         const i64 off = runs[0].src;
-        if (mr == 14) {  // the AVX-512 tile: a fixed-size copy the compiler fully vectorises
-            for (i64 q = 0; q < k; ++q) {
-                const float* __restrict s = xt + pix[q] + off;
-                float* __restrict d = dst + q * 14;
-                for (int t = 0; t < 14; ++t) d[t] = s[t];
-            }
+        if (mr == 14) {  // the AVX-512 tile: a fixed-size copy, a few vector moves
+            for (i64 q = 0; q < k; ++q) std::memcpy(dst + q * 14, xt + pix[q] + off, 14 * 4);
             return;
         }
-        for (i64 q = 0; q < k; ++q) {
-            const float* __restrict s = xt + pix[q] + off;
-            float* __restrict d = dst + q * mr;
-            for (i64 t = 0; t < mr; ++t) d[t] = s[t];
-        }
+        for (i64 q = 0; q < k; ++q) copy_run(dst + q * mr, xt + pix[q] + off, mr);
         return;
     }
     for (i64 q = 0; q < k; ++q) {
-        const float* __restrict s = xt + pix[q];
-        float* __restrict d = dst + q * mr;
-        for (i64 t = 0; t < mr; ++t) d[t] = 0.0f;
-        for (i64 r = 0; r < nruns; ++r) {
-            const Run& run = runs[r];
-            for (i64 t = 0; t < run.len; ++t) d[run.dst + t] = s[run.src + t];
+        const float* s = xt + pix[q];
+        float* d = dst + q * mr;
+        for (i64 r = 0; r < nruns; ++r) copy_run(d + runs[r].dst, s + runs[r].src, runs[r].len);
+        zero_run(d + rows, mr - rows);
+    }
+}
+
+// B panels of the grad-input GEMM from gy[n] (O, P): rows [k0, k0+kc) (channels), columns
+// [j0, j0+n) (pixels), as ceil(n/nr) panels (kc, nr); pixels past n are zero. gy's pixel stride
+// may be 1 (contiguous), 0 (a broadcast gradient, e.g. from sum()) or anything else.
+TT_CLONES void pack_gy_rows(const float* g, i64 s_o, i64 s_pix, i64 k0, i64 kc, i64 j0, i64 n,
+                            i64 nr, float* dst) {
+    for (i64 jp = 0; jp < n; jp += nr, dst += kc * nr) {
+        const i64 cols = std::min(nr, n - jp);
+        for (i64 kk = 0; kk < kc; ++kk) {
+            const float* src = g + (k0 + kk) * s_o + (j0 + jp) * s_pix;
+            float* d = dst + kk * nr;
+            if (s_pix == 1) {
+                copy_run(d, src, cols);
+            } else if (s_pix == 0) {
+                for (i64 t = 0; t < cols; ++t) d[t] = src[0];
+            } else {
+                for (i64 t = 0; t < cols; ++t) d[t] = src[t * s_pix];
+            }
+            zero_run(d + cols, nr - cols);
         }
     }
+}
+
+// One B panel of the grad-weight GEMM, gy^T: dst (len, nr) with dst[q*nr + j] = gy[n, j0+j,
+// pixel p0+q] for j < ncols (zero beyond). With contiguous pixels this is a transpose, done in
+// 8x8 blocks; a broadcast gradient (pixel stride 0) gives the same row len times.
+TT_CLONES void pack_gy_t(const float* g, i64 s_pix, i64 s_o, i64 p0, i64 len, i64 j0, i64 ncols,
+                         i64 nr, float* dst) {
+    const float* base = g + p0 * s_pix + j0 * s_o;
+    if (s_pix == 0) {
+        for (i64 j = 0; j < nr; ++j) dst[j] = j < ncols ? base[j * s_o] : 0.0f;
+        for (i64 q = 1; q < len; ++q) copy_run(dst + q * nr, dst, nr);
+        return;
+    }
+    i64 j = 0;
+    if (s_pix == 1) {
+        for (; j + 8 <= ncols; j += 8) {
+            i64 q = 0;
+            for (; q + 8 <= len; q += 8)
+                transpose8x8(base + j * s_o + q, s_o, dst + q * nr + j, nr);
+            for (; q < len; ++q)
+                for (i64 jj = j; jj < j + 8; ++jj) dst[q * nr + jj] = base[jj * s_o + q];
+        }
+    }
+    for (; j < ncols; ++j)
+        for (i64 q = 0; q < len; ++q) dst[q * nr + j] = base[j * s_o + q * s_pix];
+    if (ncols < nr)
+        for (i64 q = 0; q < len; ++q) zero_run(dst + q * nr + ncols, nr - ncols);
+}
+
+// Sum of n floats with stride s (0: a broadcast), in float lanes then double.
+TT_CLONES double sum_run(const float* x, i64 n, i64 s) {
+    if (s == 0) return static_cast<double>(x[0]) * static_cast<double>(n);
+    if (s != 1) {
+        double acc = 0.0;
+        for (i64 t = 0; t < n; ++t) acc += x[t * s];
+        return acc;
+    }
+    float lanes[16] = {};
+    i64 t = 0;
+    for (; t + 16 <= n; t += 16)
+        for (int u = 0; u < 16; ++u) lanes[u] += x[t + u];
+    double acc = 0.0;
+    for (int u = 0; u < 16; ++u) acc += lanes[u];
+    for (; t < n; ++t) acc += x[t];
+    return acc;
 }
 
 // y[o, 0:n] = b[o] for the O rows of one block of output pixels (row stride ld).
@@ -345,9 +496,7 @@ TT_CLONES void unpad_image(const float* dxp, i64 C, i64 H, i64 W, i64 PH, i64 PW
     const i64 Wp = W + 2 * PW, Hp = H + 2 * PH;
     for (i64 c = 0; c < C; ++c)
         for (i64 h = 0; h < H; ++h) {
-            const float* __restrict s = dxp + c * Hp * Wp + (PH + h) * Wp + PW;
-            float* __restrict d = dx + (c * H + h) * W;
-            for (i64 w = 0; w < W; ++w) d[w] = s[w];
+            copy_run(dx + (c * H + h) * W, dxp + c * Hp * Wp + (PH + h) * Wp + PW, W);
         }
 }
 
@@ -452,12 +601,12 @@ void grad_input_fast(const Geom& g, View4 gy, const float* w, float* dx) {
             const i64 c0 = cstart[cb], cn = cstart[cb + 1] - c0, m = cn * KK;
             const std::vector<i64> koff = tap_offsets_nchw(g, c0, c0 + cn);
             std::memset(dxp, 0, sizeof(float) * cn * g.Hp * g.Wp);
-            const MatView gv{gy.p + n * gy.s[0], gy.s[1], gpix};  // gy[n]: (O, P)
+            const float* gn = gy.p + n * gy.s[0];  // gy[n]: (O, P), strides (s[1], gpix)
             for (i64 j0 = 0; j0 < P; j0 += nb) {
                 const i64 nbb = std::min(nb, P - j0);
                 for (i64 k0 = 0; k0 < O; k0 += kcb) {
                     const i64 kc = std::min(kcb, O - k0);
-                    kern.pack_b(gv, k0, kc, j0, nbb, pb);
+                    pack_gy_rows(gn, gy.s[1], gpix, k0, kc, j0, nbb, NR, pb);
                     const float* pak = pa + pa_off[cb] + round_up(m, MR) * k0;
                     for (i64 ic = 0; ic < m; ic += MC)
                         kern.macro_kernel(std::min(MC, m - ic), nbb, kc, pak + ic * kc, pb,
@@ -542,16 +691,18 @@ void grad_weight_fast(const Geom& g, View4 x, View4 gy, float* dw) {
                 // B = gy^T (pixels, O): per image segment and per NR panel of O.
                 for (i64 q = 0; q < kc;) {
                     const i64 t = q0 + q, n = t / P, p = t % P, len = std::min(kc - q, P - p);
-                    const MatView gt{gy.p + (n0 + n) * gy.s[0], gy.s[3], gy.s[1]};  // (P, O)
+                    const float* gn = gy.p + (n0 + n) * gy.s[0];  // gy[n]^T: (P, O)
                     for (i64 j0 = 0; j0 < O; j0 += NR)
-                        kern.pack_b(gt, p, len, j0, std::min(NR, O - j0), pb + j0 * kc + q * NR);
+                        pack_gy_t(gn, gy.s[3], gy.s[1], p, len, j0, std::min(NR, O - j0), NR,
+                                  pb + j0 * kc + q * NR);
                     q += len;
                 }
                 for (i64 ic = 0; ic < K; ic += MC) {
                     const i64 mc = std::min(MC, K - ic);
                     for (i64 pn = ic / MR; pn < cdiv(ic + mc, MR); ++pn)
                         pack_cols_t_panel(xt, pix.data(), kc, panel_runs[pn].data(),
-                                          static_cast<i64>(panel_runs[pn].size()), MR,
+                                          static_cast<i64>(panel_runs[pn].size()),
+                                          std::min(MR, K - pn * MR), MR,
                                           pa + (pn - ic / MR) * kc * MR);
                     kern.macro_kernel(mc, O, kc, pa, pb, ct + ic * O, O, true);
                 }
@@ -778,6 +929,38 @@ py::array_t<float> conv2d_grad_weight_impl(const char* op, bool naive, const py:
     return dw;
 }
 
+// gy: (N, O, OH, OW) any strides -> (O,): the bias gradient, sum over images and pixels.
+py::array_t<float> conv2d_grad_bias_impl(const char* op, bool naive, const py::array& gy_in) {
+    view4(op, "grad_out", "(N, O, OH, OW)", gy_in);
+    const py::array gy = naive ? gy_in : mergeable_grad(gy_in);
+    const View4 g = pixel_view(view4(op, "grad_out", "(N, O, OH, OW)", gy), gy);
+    const i64 N = gy.shape(0), O = gy.shape(1), OH = gy.shape(2), OW = gy.shape(3), P = OH * OW;
+    py::array_t<float> db({O});
+    float* out = db.mutable_data();
+    {
+        py::gil_scoped_release nogil;
+        if (naive) {
+            for (i64 o = 0; o < O; ++o) {
+                float acc = 0.0f;
+                for (i64 n = 0; n < N; ++n)
+                    for (i64 y = 0; y < OH; ++y)
+                        for (i64 x = 0; x < OW; ++x)
+                            acc += g.p[n * g.s[0] + o * g.s[1] + y * g.s[2] + x * gy.strides(3) / 4];
+                out[o] = acc;
+            }
+        } else {
+            const int nt = threads_for(4.0 * N * O * P, O);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+            for (i64 o = 0; o < O; ++o) {
+                double acc = 0.0;
+                for (i64 n = 0; n < N; ++n) acc += sum_run(g.p + n * g.s[0] + o * g.s[1], P, g.s[3]);
+                out[o] = static_cast<float>(acc);
+            }
+        }
+    }
+    return db;
+}
+
 }  // namespace
 
 void register_conv(py::module_& m) {
@@ -852,6 +1035,19 @@ sums added at the end).)doc");
         py::arg("x"), py::arg("grad_out"), py::arg("kernel_size"), py::arg("stride") = one,
         py::arg("padding") = zero, py::arg("dilation") = one,
         "Reference conv2d_grad_weight: the direct sum over images and output pixels per weight.");
+    m.def(
+        "conv2d_grad_bias",
+        [](const py::array& gy) { return conv2d_grad_bias_impl("conv2d_grad_bias", false, gy); },
+        py::arg("grad_out"),
+        R"doc(Gradient of conv2d with respect to its bias: (N, O, OH, OW) -> (O,), the sum over N, OH, OW.
+
+Threaded over channels; any strides (a broadcast gradient costs nothing to sum).)doc");
+    m.def(
+        "conv2d_grad_bias_naive",
+        [](const py::array& gy) {
+            return conv2d_grad_bias_impl("conv2d_grad_bias_naive", true, gy);
+        },
+        py::arg("grad_out"), "Reference conv2d_grad_bias: one float32 running sum per channel.");
 }
 
 }  // namespace tt

@@ -246,7 +246,7 @@ class Conv2dOp(Op):
         gw = dispatch.apply(Conv2dGradWeight(*args), x, grad) if weight.requires_grad else None
         if len(inputs) < 3:
             return gx, gw
-        gb = grad.sum(axis=(0, 2, 3)) if inputs[2].requires_grad else None
+        gb = dispatch.apply(Conv2dGradBias(), grad) if inputs[2].requires_grad else None
         return gx, gw, gb
 
 
@@ -333,6 +333,27 @@ class Conv2dGradWeight(Op):
         )
         d_gy = dispatch.apply(Conv2dOp(*args), x, grad) if grad_out.requires_grad else None
         return d_x, d_gy
+
+
+class Conv2dGradBias(Op):
+    """grad_out (N, O, OH, OW) -> dL/dbias (O,) of a conv2d: the sum over N, OH and OW.
+
+    Its own backward spreads the incoming (O,) gradient back over every pixel.
+    """
+
+    name = "conv2d_grad_bias"
+
+    def forward(self, grad_out):
+        return grad_out.sum(axis=(0, 2, 3))
+
+    def native(self, grad_out):
+        if grad_out.dtype != np.float32:
+            return None
+        return _native_conv().conv2d_grad_bias(_readable(grad_out))
+
+    def backward(self, inputs, out, grad):
+        (grad_out,) = inputs
+        return (grad.reshape(1, -1, 1, 1).broadcast_to(grad_out.shape),)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
@@ -544,6 +565,7 @@ __all__ = [
     "Conv2dOp",
     "Conv2dGradInput",
     "Conv2dGradWeight",
+    "Conv2dGradBias",
     "MaxPool2dOp",
     "MaxPoolScatter",
     "conv_output_size",
