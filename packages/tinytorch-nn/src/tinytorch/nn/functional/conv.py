@@ -392,40 +392,62 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
 # ----------------------------------------------------------------------------- pooling
 
 
+def _plane_index_dtype(h: int, w: int):
+    """int32 for per-plane indices (half of int64's memory) unless a plane is too large for it."""
+    return np.int32 if h * w < 2**31 else np.int64
+
+
+def _global_index(index: np.ndarray, in_shape) -> np.ndarray:
+    """Per-plane indices (N, C, OH, OW) -> flat indices into the whole (N, C, H, W) input."""
+    n, c, h, w = in_shape
+    planes = np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1)
+    return planes * (h * w) + index
+
+
 class MaxPoolScatter(Op):
     """grad (N, C, OH, OW) -> (N, C, H, W): each output's gradient goes to the element it took.
 
-    The backward of `MaxPool2dOp`. Its own backward gathers at the same places.
+    ``index`` holds each maximum's position h*W + w within its plane (int32). The backward of
+    `MaxPool2dOp`; its own backward gathers at the same places.
     """
 
     name = "max_pool2d_scatter"
 
     def __init__(self, index: np.ndarray, in_shape: tuple[int, ...]):
-        self.index, self.in_shape = index, in_shape
+        self.index, self.in_shape = index, tuple(in_shape)
 
     def forward(self, grad):
         # bincount adds the contributions of windows that share a maximum (overlapping pools);
         # it is much faster than np.add.at.
         flat = np.bincount(
-            self.index.ravel(), weights=grad.ravel(), minlength=math.prod(self.in_shape)
+            _global_index(self.index, self.in_shape).ravel(),
+            weights=grad.ravel(),
+            minlength=math.prod(self.in_shape),
         )
         return flat.astype(grad.dtype, copy=False).reshape(self.in_shape)
 
+    def native(self, grad):
+        if grad.dtype != np.float32 or self.index.dtype != np.int32:
+            return None
+        return _native_conv().max_pool2d_backward(grad, self.index, self.in_shape[2:])
+
     def backward(self, inputs, out, grad):
-        return (grad.reshape(-1)[self.index],)
+        return (grad.reshape(-1)[_global_index(self.index, self.in_shape)],)
 
 
 class MaxPool2dOp(Op):
     """Max over each window of x (N, C, H, W) -> (N, C, OH, OW); remembers where each max came from.
 
-    Ties go to the first maximum in the window (row-major), as PyTorch.
+    Ties go to the first maximum in the window (row-major), as PyTorch. ``index`` (set by
+    the forward pass) holds each maximum's position h*W + w within its plane, as int32:
+    half the memory of int64 flat indices, and autograd keeps it until backward.
     """
 
     name = "max_pool2d"
 
     def __init__(self, in_shape, kernel_size, stride, padding, dilation=1):
         self.geometry = _Geometry("max_pool2d", in_shape, kernel_size, stride, padding, dilation)
-        self.index: np.ndarray | None = None  # flat input index of each output's maximum
+        self.index: np.ndarray | None = None  # per-plane input index of each output's maximum
 
     def forward(self, x):
         g = self.geometry
@@ -446,12 +468,104 @@ class MaxPool2dOp(Op):
         ki, kj = np.divmod(arg, kw)
         rows = np.arange(oh).reshape(oh, 1) * sh + ki * dh - ph  # input row of each maximum
         cols = np.arange(ow) * sw + kj * dw - pw
-        planes = np.arange(n * c).reshape(n, c, 1, 1)
-        self.index = (planes * h + rows) * w + cols
+        self.index = (rows * w + cols).astype(_plane_index_dtype(h, w))
+        return out
+
+    def native(self, x):
+        if x.dtype != np.float32:
+            return None
+        g = self.geometry
+        out, self.index = _native_conv().max_pool2d_forward(
+            x, g.kernel_size, g.stride, g.padding, g.dilation
+        )
         return out
 
     def backward(self, inputs, out, grad):
         return (dispatch.apply(MaxPoolScatter(self.index, inputs[0].shape), grad),)
+
+
+def _avg_divisors(g: _Geometry, count_include_pad: bool, dtype) -> np.ndarray:
+    """(OH, OW) divisors of average pooling: kh*kw, or the real (unpadded) pixels of each window."""
+    kh, kw = g.kernel_size
+    if count_include_pad or g.padding == (0, 0):
+        return np.full(g.out_hw, kh * kw, dtype=dtype)
+    _, _, h, w = g.in_shape
+    ones = np.ones((1, 1, h, w), dtype=dtype)
+    counts = Im2Col((1, 1, h, w), g.kernel_size, g.stride, g.padding).forward(ones).sum(axis=1)
+    return counts.reshape(g.out_hw)
+
+
+class AvgPool2dOp(Op):
+    """Mean over each window of x (N, C, H, W) -> (N, C, OH, OW).
+
+    ``count_include_pad`` divides by the whole window (zeros of the padding included) or
+    only by its pixels inside the image. Linear in x: its backward is `AvgPool2dGrad`.
+    """
+
+    name = "avg_pool2d"
+
+    def __init__(self, in_shape, kernel_size, stride, padding, count_include_pad=True):
+        self.geometry = _Geometry("avg_pool2d", in_shape, kernel_size, stride, padding, 1)
+        self.count_include_pad = bool(count_include_pad)
+
+    def forward(self, x):
+        g = self.geometry
+        n, c, h, w = x.shape
+        # Every channel is pooled the same way: fold the channels into the batch, im2col once.
+        cols = Im2Col((n * c, 1, h, w), g.kernel_size, g.stride, g.padding).forward(
+            x.reshape(n * c, 1, h, w)
+        )  # (N*C, kh*kw, OH*OW)
+        div = _avg_divisors(g, self.count_include_pad, x.dtype).reshape(1, -1)
+        return (cols.sum(axis=1) / div).reshape(n, c, *g.out_hw)
+
+    def native(self, x):
+        if x.dtype != np.float32:
+            return None
+        g = self.geometry
+        return _native_conv().avg_pool2d_forward(
+            x, g.kernel_size, g.stride, g.padding, self.count_include_pad
+        )
+
+    def backward(self, inputs, out, grad):
+        g = self.geometry
+        op = AvgPool2dGrad(g.in_shape, g.kernel_size, g.stride, g.padding, self.count_include_pad)
+        return (dispatch.apply(op, grad),)
+
+
+class AvgPool2dGrad(Op):
+    """grad (N, C, OH, OW) -> (N, C, H, W): every window element gets its output's grad / divisor.
+
+    The adjoint of `AvgPool2dOp` (same arguments), so its own backward is `AvgPool2dOp`.
+    """
+
+    name = "avg_pool2d_grad"
+
+    def __init__(self, in_shape, kernel_size, stride, padding, count_include_pad=True):
+        self.geometry = _Geometry("avg_pool2d_grad", in_shape, kernel_size, stride, padding, 1)
+        self.count_include_pad = bool(count_include_pad)
+
+    def forward(self, grad):
+        g = self.geometry
+        n, c, h, w = g.in_shape
+        kh, kw = g.kernel_size
+        div = _avg_divisors(g, self.count_include_pad, grad.dtype)
+        scaled = (grad / div).reshape(n * c, 1, -1)  # (N*C, 1, OH*OW)
+        cols = np.broadcast_to(scaled, (n * c, kh * kw, scaled.shape[-1]))
+        dx = Col2Im((n * c, 1, h, w), g.kernel_size, g.stride, g.padding).forward(cols)
+        return dx.reshape(n, c, h, w)
+
+    def native(self, grad):
+        if grad.dtype != np.float32:
+            return None
+        g = self.geometry
+        return _native_conv().avg_pool2d_backward(
+            grad, g.in_shape[2:], g.kernel_size, g.stride, g.padding, self.count_include_pad
+        )
+
+    def backward(self, inputs, out, grad):
+        g = self.geometry
+        op = AvgPool2dOp(g.in_shape, g.kernel_size, g.stride, g.padding, self.count_include_pad)
+        return (dispatch.apply(op, grad),)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
@@ -497,20 +611,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool =
         raise ValueError(
             f"avg_pool2d: padding {padding} must be at most half the kernel size {kernel_size}"
         )
-    n, c, h, w = x.shape
-    # Every channel is pooled the same way: fold the channels into the batch and im2col once.
-    op = Im2Col((n * c, 1, h, w), k, stride, p)
-    oh, ow = op.geometry.out_hw
-    cols = dispatch.apply(op, x.reshape(n * c, 1, h, w))  # (N*C, kh*kw, OH*OW)
-    if count_include_pad or p == (0, 0):
-        pooled = cols.mean(axis=1)
-    else:
-        ones = np.ones((1, 1, h, w), dtype=x.dtype)
-        counts = (
-            Im2Col((1, 1, h, w), k, stride, p).forward(ones).sum(axis=1)
-        )  # (1, OH*OW) real pixels
-        pooled = cols.sum(axis=1) / Tensor(counts, dtype=x.dtype)
-    return pooled.reshape(n, c, oh, ow)
+    return dispatch.apply(AvgPool2dOp(x.shape, k, stride, p, count_include_pad), x)
 
 
 def global_avg_pool2d(x, keepdims: bool = False) -> Tensor:
@@ -568,6 +669,8 @@ __all__ = [
     "Conv2dGradBias",
     "MaxPool2dOp",
     "MaxPoolScatter",
+    "AvgPool2dOp",
+    "AvgPool2dGrad",
     "conv_output_size",
     "im2col",
     "col2im",
