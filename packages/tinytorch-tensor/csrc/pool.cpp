@@ -108,6 +108,20 @@ PoolGeom make_geom(const char* op, i64 N, i64 C, i64 H, i64 W, Pair k, Pair s, P
     return g;
 }
 
+// With dilation, a window can fall entirely in the padding (its taps straddle the image):
+// it would have no maximum. The first such output row or column, or -1.
+i64 empty_window(i64 out, i64 k, i64 s, i64 p, i64 d, i64 size) {
+    for (i64 o = 0; o < out; ++o) {
+        bool any = false;
+        for (i64 i = 0; i < k && !any; ++i) {
+            const i64 at = o * s + i * d - p;
+            any = at >= 0 && at < size;
+        }
+        if (!any) return o;
+    }
+    return -1;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Per-plane kernels.
 
@@ -238,6 +252,14 @@ py::tuple max_pool2d_forward(const py::array& x_in, Pair k, Pair s, Pair p, Pair
         throw py::value_error(std::string(op) + ": planes of 2^31 or more elements are not "
                                                 "supported (int32 indices), got shape " +
                               shape_str(x_in));
+    const i64 er = empty_window(g.OH, g.KH, g.SH, g.PH, g.DH, g.H);
+    const i64 ec = empty_window(g.OW, g.KW, g.SW, g.PW, g.DW, g.W);
+    if (er >= 0 || ec >= 0)
+        throw py::value_error(std::string(op) + ": the window of output " +
+                              (er >= 0 ? "row " + std::to_string(er) : "column " + std::to_string(ec)) +
+                              " lies entirely in the padding (kernel_size " + pair_str(k) +
+                              ", dilation " + pair_str(d) + ", padding " + pair_str(p) +
+                              ", input " + shape_str(x_in) + ")");
     FArray x = FArray::ensure(x_in);
     py::array_t<float> out({g.N, g.C, g.OH, g.OW});
     py::array_t<std::int32_t> idx({g.N, g.C, g.OH, g.OW});

@@ -1,18 +1,21 @@
-"""Convolution and pooling as functions: im2col + GEMM, col2im, max/avg/global pooling.
+"""Convolution and pooling as functions: conv2d, im2col / col2im, max/avg/global pooling.
 
 A convolution is a matrix product in disguise. `im2col` copies every receptive
 field (the C x kh x kw patch under each output pixel) into one column of a matrix;
 multiplying the (O, C*kh*kw) weight matrix by that column matrix gives every output
-pixel of every filter at once, on the fast C++ GEMM (float32). `col2im` is im2col's
-adjoint: it adds each column back onto the pixels it came from, which is what the
-backward pass of im2col needs (overlapping patches add up).
+pixel of every filter at once. `col2im` is im2col's adjoint: it adds each column
+back onto the pixels it came from (overlapping patches add up).
 
-The cost is memory: the column matrix holds kh*kw copies of the input (9x for a
-3x3 kernel), and autograd keeps it alive until backward (`graph_stats` shows it).
+`conv2d` is one fused op, `Conv2dOp`, with gradient ops `Conv2dGradInput` (dx),
+`Conv2dGradWeight` (dw) and `Conv2dGradBias` (db). Their numpy references are exactly
+the im2col + matmul story above. On the native backend (float32) they run C++ kernels
+(``csrc/conv.cpp``, explained in docs/kernels/conv.md) that pack receptive fields
+straight into the GEMM's panels, so the column matrix, kh*kw copies of the input, is
+never built, and autograd keeps only x and the weight for backward. Conv is bilinear,
+so each gradient op's backward is made of the same three ops: gradients of any order.
 
-`Im2Col`, `Col2Im`, `MaxPool2dOp` and `MaxPoolScatter` are fused ops with their own
-backward (written with ops again, so gradients of gradients work); the rest is
-composed from tensor ops.
+Pooling ops (`MaxPool2dOp` / `MaxPoolScatter`, `AvgPool2dOp` / `AvgPool2dGrad`) work the
+same way, with C++ kernels in ``csrc/pool.cpp``.
 """
 
 from __future__ import annotations
@@ -283,9 +286,7 @@ class Conv2dGradInput(Op):
         args = self.geometry.args()
         # dx is linear in grad_out (with weight as the filter) and in weight: its adjoints are
         # the forward conv of the incoming gradient, and a weight gradient with it as the input.
-        d_gy = (
-            dispatch.apply(Conv2dOp(*args), grad, weight) if grad_out.requires_grad else None
-        )
+        d_gy = dispatch.apply(Conv2dOp(*args), grad, weight) if grad_out.requires_grad else None
         d_w = (
             dispatch.apply(Conv2dGradWeight(*args), grad, grad_out)
             if weight.requires_grad
@@ -328,9 +329,7 @@ class Conv2dGradWeight(Op):
     def backward(self, inputs, out, grad):
         x, grad_out = inputs
         args = self.geometry.args()
-        d_x = (
-            dispatch.apply(Conv2dGradInput(*args), grad_out, grad) if x.requires_grad else None
-        )
+        d_x = dispatch.apply(Conv2dGradInput(*args), grad_out, grad) if x.requires_grad else None
         d_gy = dispatch.apply(Conv2dOp(*args), x, grad) if grad_out.requires_grad else None
         return d_x, d_gy
 
@@ -588,7 +587,19 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
         raise ValueError(
             f"max_pool2d: padding {padding} must be at most half the kernel size {kernel_size}"
         )
-    return dispatch.apply(MaxPool2dOp(x.shape, k, stride, p, dilation), x)
+    op = MaxPool2dOp(x.shape, k, stride, p, dilation)
+    g = op.geometry
+    for axis, name in ((0, "row"), (1, "column")):
+        size, kk, s, pp, d = (x.shape[2 + axis], k[axis], g.stride[axis], p[axis], g.dilation[axis])
+        for o in range(g.out_hw[axis]):
+            if not any(0 <= o * s + i * d - pp < size for i in range(kk)):
+                # Dilated taps can straddle a small image: no element to take the max of.
+                raise ValueError(
+                    f"max_pool2d: the window of output {name} {o} lies entirely in the padding "
+                    f"(kernel_size {kernel_size}, dilation {dilation}, padding {padding}, "
+                    f"input shape {x.shape})"
+                )
+    return dispatch.apply(op, x)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
