@@ -354,6 +354,27 @@ TT_CLONES void pad_image_nhwc(const float* x, const i64* s, i64 C, i64 H, i64 W,
 // are zero.
 TT_CLONES void pack_cols_panel(const float* xp, const i64* koff, i64 k, const Run* runs,
                                i64 nruns, i64 valid, i64 nr, float* dst) {
+    // The common case: a full panel of whole output rows of 8, 16 or 32 pixels, stride 1
+    // (OW = 8, 16, 32, or a multiple of 32). Then every copy has the same constant length.
+    bool uniform = valid == nr && nruns <= 8;
+    for (i64 r = 0; r < nruns && uniform; ++r)
+        uniform = runs[r].step == 1 && runs[r].len == runs[0].len && runs[r].dst == r * runs[0].len;
+    const i64 len = nruns > 0 ? runs[0].len : 0;
+    if (uniform && (len == 8 || len == 16 || len == 32)) {
+        i64 src[8];
+        for (i64 r = 0; r < nruns; ++r) src[r] = runs[r].src;
+        for (i64 kk = 0; kk < k; ++kk) {
+            const float* s = xp + koff[kk];
+            float* d = dst + kk * nr;
+            if (len == 32)
+                for (i64 r = 0; r < nruns; ++r) std::memcpy(d + r * 32, s + src[r], 128);
+            else if (len == 16)
+                for (i64 r = 0; r < nruns; ++r) std::memcpy(d + r * 16, s + src[r], 64);
+            else
+                for (i64 r = 0; r < nruns; ++r) std::memcpy(d + r * 8, s + src[r], 32);
+        }
+        return;
+    }
     for (i64 kk = 0; kk < k; ++kk) {
         const float* s = xp + koff[kk];
         float* d = dst + kk * nr;

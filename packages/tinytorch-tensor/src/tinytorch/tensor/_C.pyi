@@ -156,7 +156,9 @@ def conv2d_forward(
         x: (N, C, H, W) float32, any non-negative strides.
         weight: (O, C, kh, kw) float32 (copied if not contiguous).
         bias: (O,) float32 or None.
-        stride, padding, dilation: (height, width) pairs; stride, dilation >= 1, padding >= 0.
+        stride: (height, width) step between output pixels, >= 1.
+        padding: (height, width) zeros added on each side, >= 0.
+        dilation: (height, width) spacing between kernel taps, >= 1.
 
     Returns:
         A new C-contiguous (N, O, OH, OW) float32 array,
@@ -194,7 +196,9 @@ def conv2d_grad_input(
             ``sum()`` is read without being materialised).
         weight: (O, C, kh, kw) float32.
         input_size: (H, W) of the conv's input (with stride > 1 it is not implied by OH, OW).
-        stride, padding, dilation: the conv's.
+        stride: the conv's stride.
+        padding: the conv's padding.
+        dilation: the conv's dilation.
 
     Returns:
         A new C-contiguous (N, C, H, W) float32 array.
@@ -233,7 +237,9 @@ def conv2d_grad_weight(
         x: (N, C, H, W) float32, any non-negative strides.
         grad_out: (N, O, OH, OW) float32, any non-negative strides.
         kernel_size: (kh, kw).
-        stride, padding, dilation: the conv's.
+        stride: the conv's stride.
+        padding: the conv's padding.
+        dilation: the conv's dilation.
 
     Returns:
         A new C-contiguous (O, C, kh, kw) float32 array.
