@@ -221,10 +221,15 @@ std::vector<i64> tap_offsets_nchw(const Geom& g, i64 c0, i64 c1) {
 #define TT_INLINE inline
 #endif
 
-// Short copies and adds of n floats. Runs are short (often 8 to 32 floats: one output row), so
-// these unroll into fixed 16/8/4-float blocks: GCC turns a constant-size memcpy into plain vector
-// moves, where a variable-length loop would get scalar prologue/epilogue code or a libc call,
-// and __restrict parameters let it vectorise the adds without runtime overlap checks.
+#if defined(__GNUC__) && !defined(__clang__)
+#define TT_VEC8 1
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+typedef int v8i __attribute__((vector_size(32)));
+#endif
+
+// Short copies of n floats. Runs are short (often 8 to 32 floats: one output row), so these
+// unroll into fixed 16/8/4-float blocks: GCC turns a constant-size memcpy into plain vector
+// moves, where a variable-length loop would get scalar prologue/epilogue code or a libc call.
 TT_INLINE void copy_run(float* __restrict d, const float* __restrict s, i64 n) {
     i64 t = 0;
     for (; t + 16 <= n; t += 16) std::memcpy(d + t, s + t, 64);
@@ -246,18 +251,25 @@ TT_INLINE void zero_run(float* d, i64 n) {
     if (t + 2 < n) d[t + 2] = 0.0f;
 }
 
-TT_INLINE void add_block(float* __restrict d, const float* __restrict s, int n) {
-    for (int u = 0; u < n; ++u) d[u] += s[u];
+// d[0:8] += s[0:8]. GCC vectorises neither this loop nor the copy loops reliably once they are
+// inlined (it loses the no-overlap guarantee and falls back to scalar code), so with GCC it is
+// written with its portable vector extensions: 8-float vectors, compiled per clone.
+TT_INLINE void add8(float* d, const float* s) {
+#if defined(TT_VEC8)
+    v8f a, b;
+    std::memcpy(&a, d, 32);
+    std::memcpy(&b, s, 32);
+    a += b;
+    std::memcpy(d, &a, 32);
+#else
+    for (int u = 0; u < 8; ++u) d[u] += s[u];
+#endif
 }
 
 TT_INLINE void add_run(float* d, const float* s, i64 n) {
     i64 t = 0;
-    for (; t + 16 <= n; t += 16) add_block(d + t, s + t, 16);
-    if (t + 8 <= n) add_block(d + t, s + t, 8), t += 8;
-    if (t + 4 <= n) add_block(d + t, s + t, 4), t += 4;
-    if (t < n) d[t] += s[t];
-    if (t + 1 < n) d[t + 1] += s[t + 1];
-    if (t + 2 < n) d[t + 2] += s[t + 2];
+    for (; t + 8 <= n; t += 8) add8(d + t, s + t);
+    for (; t < n; ++t) d[t] += s[t];
 }
 
 // xp: (C, Hp, Wp) zero-bordered copy of one image x: (C, H, W) with strides s (in elements).
@@ -286,10 +298,7 @@ TT_CLONES void pad_image(const float* x, const i64* s, i64 C, i64 H, i64 W, i64 
 // 8-float vectors and the textbook unpack / shuffle / permute network (24 shuffles for 64
 // floats). Each clone (simd.h) compiles it for its ISA: single AVX instructions on AVX2 and
 // AVX-512, pairs of SSE ones on the baseline. Other compilers get the plain loop.
-#if defined(__GNUC__) && !defined(__clang__)
-typedef float v8f __attribute__((vector_size(32), aligned(4)));
-typedef int v8i __attribute__((vector_size(32)));
-
+#if defined(TT_VEC8)
 TT_INLINE void transpose8x8(const float* __restrict s, i64 ls, float* __restrict d, i64 ld) {
     v8f r[8], t[8], u[8];
     for (int i = 0; i < 8; ++i) std::memcpy(&r[i], s + i * ls, 32);
@@ -397,6 +406,21 @@ TT_CLONES void pack_cols_panel(const float* xp, const i64* koff, i64 k, const Ru
 // so the inner loop is a plain vectorisable add.
 TT_CLONES void col2im_add(const float* dcols, i64 ld, i64 rows, const i64* koff, const Run* runs,
                           i64 nruns, float* dxp) {
+    // Common case (as in pack_cols_panel): unit-stride runs of 8, 16 or 32 pixels, one per
+    // output row: fixed-size adds.
+    bool uniform = nruns > 0;
+    for (i64 r = 0; r < nruns && uniform; ++r)
+        uniform = runs[r].step == 1 && runs[r].len == runs[0].len;
+    const i64 len = nruns > 0 ? runs[0].len : 0;
+    if (uniform && (len == 8 || len == 16 || len == 32)) {
+        for (i64 kk = 0; kk < rows; ++kk) {
+            const float* s = dcols + kk * ld;
+            float* d = dxp + koff[kk];
+            for (i64 r = 0; r < nruns; ++r)
+                for (i64 t = 0; t < len; t += 8) add8(d + runs[r].src + t, s + runs[r].dst + t);
+        }
+        return;
+    }
     for (i64 kk = 0; kk < rows; ++kk) {
         const float* s = dcols + kk * ld;
         float* d = dxp + koff[kk];
@@ -426,6 +450,21 @@ TT_CLONES void pack_cols_t_panel(const float* xt, const i64* pix, i64 k, const R
             return;
         }
         for (i64 q = 0; q < k; ++q) copy_run(dst + q * mr, xt + pix[q] + off, mr);
+        return;
+    }
+    // Several short runs (few channels, e.g. 3): copy 16 floats for each, whatever its length.
+    // The excess lands on the next run's place (or the next pixel's row, or the zero tail),
+    // which is written afterwards in increasing order, so the result is right. The caller
+    // gives both buffers 16 floats of slack at the end for the reads and writes past them.
+    bool short_runs = true;
+    for (i64 r = 0; r < nruns; ++r) short_runs = short_runs && runs[r].len <= 16;
+    if (short_runs) {
+        for (i64 q = 0; q < k; ++q) {
+            const float* s = xt + pix[q];
+            float* d = dst + q * mr;
+            for (i64 r = 0; r < nruns; ++r) std::memcpy(d + runs[r].dst, s + runs[r].src, 64);
+            zero_run(d + rows, mr - rows);
+        }
         return;
     }
     for (i64 q = 0; q < k; ++q) {
@@ -678,7 +717,7 @@ void grad_weight_fast(const Geom& g, View4 x, View4 gy, float* dw) {
     const i64 kc_target = kern.kc;
     const i64 max_kc = kc_target;  // k-blocks never exceed this
     const int nt = threads_for(g.flops(), g.N * P / 16 + 1);
-    float* xt = scratch(0, chunk * img);
+    float* xt = scratch(0, chunk * img + 16);  // + slack for pack_cols_t_panel's reads
     AlignedFloats acc = aligned_floats(static_cast<i64>(nt) * K * O);
     (void)nt_max;
 
@@ -687,7 +726,7 @@ void grad_weight_fast(const Geom& g, View4 x, View4 gy, float* dw) {
         const int tid = thread_id();
         float* ct = acc.get() + static_cast<i64>(tid) * K * O;  // this thread's dW^T: (K, O)
         std::memset(ct, 0, sizeof(float) * K * O);
-        float* pa = scratch(1, std::min(round_up(K, MR), round_up(MC, MR)) * max_kc);
+        float* pa = scratch(1, std::min(round_up(K, MR), round_up(MC, MR)) * max_kc + 16);
         float* pb = scratch(2, round_up(O, NR) * max_kc);
         std::vector<i64> pix(max_kc);
         for (i64 n0 = 0; n0 < g.N; n0 += chunk) {
