@@ -1,4 +1,5 @@
-// conv.cpp: conv2d forward, grad input and grad weight (float32, NCHW), plus direct-loop references.
+// conv.cpp: conv2d forward, grad input, grad weight and grad bias (float32, NCHW), plus
+// direct-loop references.
 //
 // Shapes: x (N, C, H, W), weight (O, C, KH, KW), y = grad_out (N, O, OH, OW); K = C*KH*KW is the
 // length of one receptive field, P = OH*OW the number of output pixels of one image.
@@ -6,7 +7,7 @@
 // Which algorithm. A convolution is a matrix product once every receptive field is laid out as
 // a column (im2col): y[n] (O, P) = W (O, K) @ cols[n] (K, P). The alternatives:
 //   - direct loops (the *_naive functions below) re-read each weight for every pixel and cannot
-//     keep a register tile busy: ~50x slower than a GEMM at these sizes;
+//     keep a register tile busy: ~70x slower than this file's kernels on one core;
 //   - Winograd F(2x2, 3x3) saves 2.25x of the multiplies, but only for 3x3 stride 1, with its own
 //     transforms for the two backward passes and a precision loss students would have to hear
 //     about; the GEMM here already runs near the FMA limit, so the gain is small in practice;
@@ -46,15 +47,29 @@
 //                the MR rows of a panel are then MR consecutive channels of one pixel, a
 //                contiguous run (with dilation 1, a whole kernel row (j, c) is one run). Each
 //                thread sums into its own (K, O) matrix; the matrices are added and reordered
-//                into (O, C, KH, KW) at the end. B = gy^T is gy read with swapped strides.
+//                into (O, C, KH, KW) at the end. B = gy^T is a transpose of gy[n].
+//
+// Small things that matter (each measured, each a few % to 2x of a pass):
+//   - Runs are short (an output row: 8, 16 or 32 floats at these sizes). A copy loop with a
+//     run-time length gets scalar head/tail code, or is turned into a libc memmove call, so the
+//     packers detect the usual fixed lengths and use constant-size memcpy (one or two vector
+//     moves). GCC also drops `restrict` when it inlines a helper and then scalarises an add loop;
+//     col2im's adds are therefore written with GCC's portable vector types (v8f below).
+//   - For grad weight with few channels (RGB: runs of 3 to 9 floats), each run is copied as a
+//     fixed 16-float block: the excess is overwritten by the next run, the zero tail or the
+//     next pixel, which are all written afterwards (16 floats of slack end each buffer).
+//   - Transposes (NCHW -> NHWC, gy -> gy^T) go through 8x8 blocks shuffled in registers
+//     (transpose8x8); a plain loop compiles to one scalar load and store per float.
+//   - A broadcast gradient (stride 0, what .sum().backward() produces) is read as such: one
+//     row of the panel is built and repeated, no N*O*P copy.
 //
 // Memory: beyond the output, a call allocates the packed weights (the size of W), per thread a
 // padded image and the panels, and for grad weight an NHWC copy of up to ~8 MiB of images. No
 // K x (N*P) column matrix exists at any time.
 #include <algorithm>
 #include <array>
-#include <optional>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -778,7 +793,7 @@ void grad_weight_fast(const Geom& g, View4 x, View4 gy, float* dw) {
             for (i64 ij = 0; ij < KK; ++ij) {
                 const i64 r = ij * g.C + c;
                 float s = 0.0f;
-                for (int t = 0; t < nt; ++t) s += acc.get()[static_cast<i64>(t) * K * O + r * O + o];
+                for (int t = 0; t < nt; ++t) s += acc[static_cast<i64>(t) * K * O + r * O + o];
                 dw[(o * g.C + c) * KK + ij] = s;
             }
 }
@@ -1005,7 +1020,7 @@ py::array_t<float> conv2d_grad_bias_impl(const char* op, bool naive, const py::a
                 for (i64 n = 0; n < N; ++n)
                     for (i64 y = 0; y < OH; ++y)
                         for (i64 x = 0; x < OW; ++x)
-                            acc += g.p[n * g.s[0] + o * g.s[1] + y * g.s[2] + x * gy.strides(3) / 4];
+                            acc += g.p[n * g.s[0] + o * g.s[1] + y * g.s[2] + x * g.s[3]];
                 out[o] = acc;
             }
         } else {
@@ -1013,7 +1028,8 @@ py::array_t<float> conv2d_grad_bias_impl(const char* op, bool naive, const py::a
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
             for (i64 o = 0; o < O; ++o) {
                 double acc = 0.0;
-                for (i64 n = 0; n < N; ++n) acc += sum_run(g.p + n * g.s[0] + o * g.s[1], P, g.s[3]);
+                for (i64 n = 0; n < N; ++n)
+                    acc += sum_run(g.p + n * g.s[0] + o * g.s[1], P, g.s[3]);
                 out[o] = static_cast<float>(acc);
             }
         }
@@ -1034,7 +1050,9 @@ void register_conv(py::module_& m) {
         },
         py::arg("x"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = one,
         py::arg("padding") = zero, py::arg("dilation") = one,
-        R"doc(2-D convolution (cross-correlation): x (N, C, H, W), weight (O, C, kh, kw) -> (N, O, OH, OW).
+        R"doc(2-D convolution (cross-correlation): x (N, C, H, W), weight (O, C, kh, kw) -> y.
+
+y is (N, O, OH, OW).
 
 Implicit im2col + the packed GEMM, threaded over images; bias (O,) optional and fused. x may
 have any non-negative strides. Raises TypeError for non-float32 input, ValueError for
@@ -1058,7 +1076,9 @@ inconsistent shapes or a kernel that does not fit.)doc");
         },
         py::arg("grad_out"), py::arg("weight"), py::arg("input_size"), py::arg("stride") = one,
         py::arg("padding") = zero, py::arg("dilation") = one,
-        R"doc(Gradient of conv2d with respect to its input: (N, O, OH, OW), (O, C, kh, kw) -> (N, C, H, W).
+        R"doc(Gradient of conv2d with respect to its input.
+
+grad_out (N, O, OH, OW), weight (O, C, kh, kw) -> dx (N, C, H, W).
 
 input_size is (H, W) of the input (with stride > 1 it is not implied by OH, OW). Computed as
 W^T @ grad_out per image and col2im, threaded over images (or channel blocks).)doc");
@@ -1081,7 +1101,9 @@ W^T @ grad_out per image and col2im, threaded over images (or channel blocks).)d
         },
         py::arg("x"), py::arg("grad_out"), py::arg("kernel_size"), py::arg("stride") = one,
         py::arg("padding") = zero, py::arg("dilation") = one,
-        R"doc(Gradient of conv2d with respect to its weight: (N, C, H, W), (N, O, OH, OW) -> (O, C, kh, kw).
+        R"doc(Gradient of conv2d with respect to its weight.
+
+x (N, C, H, W), grad_out (N, O, OH, OW) -> dw (O, C, kh, kw).
 
 The sum over images and pixels is the GEMM's k loop (channels-last packing, per-thread partial
 sums added at the end).)doc");
@@ -1099,7 +1121,9 @@ sums added at the end).)doc");
         "conv2d_grad_bias",
         [](const py::array& gy) { return conv2d_grad_bias_impl("conv2d_grad_bias", false, gy); },
         py::arg("grad_out"),
-        R"doc(Gradient of conv2d with respect to its bias: (N, O, OH, OW) -> (O,), the sum over N, OH, OW.
+        R"doc(Gradient of conv2d with respect to its bias: (N, O, OH, OW) -> (O,).
+
+The sum over N, OH and OW.
 
 Threaded over channels; any strides (a broadcast gradient costs nothing to sum).)doc");
     m.def(

@@ -256,7 +256,8 @@ py::tuple max_pool2d_forward(const py::array& x_in, Pair k, Pair s, Pair p, Pair
     const i64 ec = empty_window(g.OW, g.KW, g.SW, g.PW, g.DW, g.W);
     if (er >= 0 || ec >= 0)
         throw py::value_error(std::string(op) + ": the window of output " +
-                              (er >= 0 ? "row " + std::to_string(er) : "column " + std::to_string(ec)) +
+                              (er >= 0 ? "row " + std::to_string(er)
+                                       : "column " + std::to_string(ec)) +
                               " lies entirely in the padding (kernel_size " + pair_str(k) +
                               ", dilation " + pair_str(d) + ", padding " + pair_str(p) +
                               ", input " + shape_str(x_in) + ")");
@@ -452,7 +453,9 @@ void register_pool(py::module_& m) {
             py::arg("x"), py::arg("kernel_size"), py::arg("stride"), py::arg("padding") = zero,
             py::arg("dilation") = one,
             naive ? "Reference max_pool2d_forward: scan each window, skipping padding."
-                  : R"doc(Max pooling: x (N, C, H, W) float32 -> (out, indices), both (N, C, OH, OW).
+                  : R"doc(Max pooling: x (N, C, H, W) float32 -> (out, indices).
+
+Both outputs are (N, C, OH, OW).
 
 indices are int32 positions h*W + w within each input plane (ties: the first maximum in
 row-major window order; NaN wins). Padding (at most half the kernel) never wins. Threaded
@@ -464,7 +467,9 @@ over the N*C planes.)doc");
             },
             py::arg("grad_out"), py::arg("indices"), py::arg("input_size"),
             naive ? "Reference max_pool2d_backward: one scatter-add loop over all outputs."
-                  : R"doc(Backward of max pooling: scatter grad_out (N, C, OH, OW) onto the int32 per-plane indices.
+                  : R"doc(Backward of max pooling: scatter grad_out onto the int32 indices.
+
+grad_out and indices are (N, C, OH, OW); indices are per-plane positions h*W + w.
 
 Returns dx (N, C, H, W) for input_size (H, W); gradients of windows that share a maximum
 add up. Raises ValueError for an index outside the plane.)doc");
@@ -488,7 +493,9 @@ Threaded over the N*C planes.)doc");
             py::arg("grad_out"), py::arg("input_size"), py::arg("kernel_size"), py::arg("stride"),
             py::arg("padding") = zero, py::arg("count_include_pad") = true,
             naive ? "Reference avg_pool2d_backward: spread each gradient over its window."
-                  : R"doc(Backward of average pooling: grad_out (N, C, OH, OW) -> dx (N, C, H, W) for input_size (H, W).
+                  : R"doc(Backward of average pooling.
+
+grad_out (N, C, OH, OW) -> dx (N, C, H, W) for input_size (H, W).
 
 Every element of a window receives grad / divisor; overlapping windows add up.)doc");
     }
