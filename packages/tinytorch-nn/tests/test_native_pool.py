@@ -50,6 +50,9 @@ POOLS = [
     ((1, 1, 5, 5), (5, 5), (1, 1), (2, 2), (1, 1)),
     ((2, 2, 13, 11), (5, 3), (3, 2), (2, 1), (1, 2)),
     ((64, 8, 32, 32), (2, 2), (2, 2), (0, 0), (1, 1)),  # big enough to run threaded
+    ((2, 3, 9, 37), (3, 3), (2, 2), (1, 1), (1, 1)),  # vectorised stride-2 rows, odd width
+    ((1, 2, 5, 40), (2, 3), (1, 2), (0, 1), (1, 2)),
+    ((2, 2, 6, 33), (3, 3), (1, 1), (1, 1), (1, 1)),  # vectorised stride-1 rows
 ]
 
 
@@ -79,6 +82,14 @@ def _check(x, k, s, p, d):
 @pytest.mark.parametrize("xs, k, s, p, d", POOLS)
 def test_fast_matches_naive(threads, rng, xs, k, s, p, d):
     _check(f32(rng, *xs), k, s, p, d)
+
+
+@pytest.mark.parametrize("xs, k, s, p, d", POOLS[-3:])
+def test_nans_and_infinities_in_long_rows(rng, xs, k, s, p, d):
+    x = f32(rng, *xs)
+    x.reshape(-1)[rng.choice(x.size, x.size // 7, replace=False)] = np.nan
+    x.reshape(-1)[rng.choice(x.size, x.size // 7, replace=False)] = -np.inf
+    _check(x, k, s, p, d)
 
 
 def test_non_contiguous_input(rng):

@@ -52,6 +52,11 @@ struct PoolGeom {
     i64 KH, KW, SH, SW, PH, PW, DH, DW;
     i64 OH, OW;
     i64 planes() const { return N * C; }
+    // Filled by Plan (below): for window column j, the outputs [lo[j], hi[j]) whose input
+    // column is inside the image; for output row oy / column ox, the first window row / column
+    // inside the image. Computed once per call: the divisions they take cost more than the
+    // work of a short output row.
+    const i64 *lo = nullptr, *hi = nullptr, *row_first = nullptr, *col_first = nullptr;
 };
 
 inline i64 floor_div(i64 a, i64 b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -63,6 +68,23 @@ inline void valid_range(i64 off, i64 s, i64 W, i64 OW, i64& lo, i64& hi) {
     hi = std::min<i64>(OW, floor_div(W - 1 - off, s) + 1);
     if (hi < lo) hi = lo;
 }
+
+struct Plan {
+    std::vector<i64> lo, hi, row_first, col_first;
+    explicit Plan(PoolGeom& g) : lo(g.KW), hi(g.KW), row_first(g.OH), col_first(g.OW) {
+        for (i64 j = 0; j < g.KW; ++j) valid_range(j * g.DW - g.PW, g.SW, g.W, g.OW, lo[j], hi[j]);
+        for (i64 oy = 0; oy < g.OH; ++oy) {
+            const i64 y0 = oy * g.SH - g.PH;
+            row_first[oy] = y0 >= 0 ? 0 : ceil_div(-y0, g.DH);
+        }
+        for (i64 ox = 0; ox < g.OW; ++ox) {
+            const i64 x0 = ox * g.SW - g.PW;
+            col_first[ox] = x0 >= 0 ? 0 : ceil_div(-x0, g.DW);
+        }
+        g.lo = lo.data(), g.hi = hi.data();
+        g.row_first = row_first.data(), g.col_first = col_first.data();
+    }
+};
 
 int pool_threads(double work, i64 planes) {
     int nt = active_num_threads();
@@ -125,6 +147,90 @@ i64 empty_window(i64 out, i64 k, i64 s, i64 p, i64 d, i64 size) {
 // ---------------------------------------------------------------------------------------------
 // Per-plane kernels.
 
+#if defined(__GNUC__)
+#define TT_INLINE inline __attribute__((always_inline))
+#else
+#define TT_INLINE inline
+#endif
+
+// The inner loops, with the stride a template constant when it is 1 or 2 (S = 0: any stride,
+// read from `sw`). With a constant stride the compiler vectorises (stride 2 with two loads and a
+// shuffle); with a run-time one it falls back to scalar code. They are inlined into the
+// TT_CLONES plane functions, so they get each clone's ISA.
+#if defined(__GNUC__) && !defined(__clang__)
+#define TT_VEC8 1
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+typedef std::int32_t v8i __attribute__((vector_size(32), aligned(4)));
+#endif
+
+// The max update for outputs [lo, hi) of one window offset; row_len bounds the reads.
+template <int S>
+TT_INLINE void max_update(const float* row, i64 row_len, i64 off, i64 sw, i64 lo, i64 hi,
+                          std::int32_t base, float* best, std::int32_t* at) {
+    const i64 st = S ? S : sw;
+    i64 ox = lo;
+#if defined(TT_VEC8)
+    // Eight outputs at a time with GCC's vector types: GCC does not vectorise the scalar loop
+    // below (the float/int32 select pair defeats it), and a compare-and-branch per element
+    // mispredicts half the time on real data. Stride 2 loads 16 floats and keeps every other
+    // one: starting one float early (keeping the odd ones) whenever possible, so that the last
+    // read is the last element needed and never past the end of the row.
+    if (S == 1 || S == 2) {
+        const v8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
+        for (; ox + 8 <= hi; ox += 8) {
+            const i64 first = ox * S + off;  // the first element needed
+            v8f v, b;
+            v8i a;
+            if (S == 1) {
+                std::memcpy(&v, row + first, 32);
+            } else {
+                v8f r0, r1;
+                if (first >= 1) {  // read [first - 1, first + 15): the needed ones are odd
+                    std::memcpy(&r0, row + first - 1, 32);
+                    std::memcpy(&r1, row + first + 7, 32);
+                    v = __builtin_shuffle(r0, r1, v8i{1, 3, 5, 7, 9, 11, 13, 15});
+                } else {  // first == 0: read [0, 16), the needed ones are even
+                    if (16 > row_len) break;
+                    std::memcpy(&r0, row, 32);
+                    std::memcpy(&r1, row + 8, 32);
+                    v = __builtin_shuffle(r0, r1, v8i{0, 2, 4, 6, 8, 10, 12, 14});
+                }
+            }
+            std::memcpy(&b, best + ox, 32);
+            std::memcpy(&a, at + ox, 32);
+            const v8i take = (v > b) | ((v != v) & (b == b));  // lanes: -1 (true) or 0
+            const v8i pos = base + static_cast<std::int32_t>(ox * S) + lane * S;
+            const v8i bi = ((v8i)v & take) | ((v8i)b & ~take);
+            a = (pos & take) | (a & ~take);
+            std::memcpy(best + ox, &bi, 32);
+            std::memcpy(at + ox, &a, 32);
+        }
+    }
+#endif
+    for (; ox < hi; ++ox) {
+        const float v = row[ox * st + off];
+        const float b = best[ox];
+        // v wins if larger, or if it is the first NaN (b is not a NaN yet).
+        if (v > b || (v != v && b == b)) {
+            best[ox] = v;
+            at[ox] = base + static_cast<std::int32_t>(ox * st);
+        }
+    }
+    (void)row_len;
+}
+
+template <int S>
+TT_INLINE void sum_update(const float* row, i64 off, i64 sw, i64 lo, i64 hi, float* acc) {
+    const i64 st = S ? S : sw;
+    for (i64 ox = lo; ox < hi; ++ox) acc[ox] += row[ox * st + off];
+}
+
+template <int S>
+TT_INLINE void spread_update(float* row, i64 off, i64 sw, i64 lo, i64 hi, const float* v) {
+    const i64 st = S ? S : sw;
+    for (i64 ox = lo; ox < hi; ++ox) row[ox * st + off] += v[ox];
+}
+
 // x: (H, W) -> out, idx: (OH, OW). idx = h*W + w of each output's maximum.
 TT_CLONES void max_pool_plane(const float* x, const PoolGeom& g, float* out, std::int32_t* idx) {
     const i64 W = g.W, OW = g.OW;
@@ -133,34 +239,29 @@ TT_CLONES void max_pool_plane(const float* x, const PoolGeom& g, float* out, std
         float* best = out + oy * OW;
         std::int32_t* at = idx + oy * OW;
         const i64 y0 = oy * g.SH - g.PH;
-        // The window's first row inside the image (the padding is at most half the kernel, so
-        // every window has one) and, per output, its first column inside: the index reported
-        // when every element is -inf.
-        const i64 i_first = y0 >= 0 ? 0 : ceil_div(-y0, g.DH);
+        // The window's first row inside the image (the caller refuses windows that have none)
+        // and, per output, its first column inside: the index reported when every element is
+        // -inf.
+        const i64 i_first = g.row_first[oy];
+        const i64 first_row = (y0 + i_first * g.DH) * W;
         for (i64 ox = 0; ox < OW; ++ox) {
-            const i64 x0 = ox * g.SW - g.PW;
-            const i64 j_first = x0 >= 0 ? 0 : ceil_div(-x0, g.DW);
             best[ox] = ninf;
-            at[ox] = static_cast<std::int32_t>((y0 + i_first * g.DH) * W + x0 + j_first * g.DW);
+            at[ox] = static_cast<std::int32_t>(first_row + ox * g.SW - g.PW +
+                                               g.col_first[ox] * g.DW);
         }
         for (i64 i = i_first; i < g.KH; ++i) {
             const i64 iy = y0 + i * g.DH;
             if (iy >= g.H) break;
             const float* row = x + iy * W;
             for (i64 j = 0; j < g.KW; ++j) {
-                const i64 off = j * g.DW - g.PW;
-                i64 lo, hi;
-                valid_range(off, g.SW, W, OW, lo, hi);
+                const i64 off = j * g.DW - g.PW, lo = g.lo[j], hi = g.hi[j];
                 const std::int32_t base = static_cast<std::int32_t>(iy * W + off);
-                const i64 sw = g.SW;
-                for (i64 ox = lo; ox < hi; ++ox) {
-                    const float v = row[ox * sw + off];
-                    const float b = best[ox];
-                    // v wins if larger, or if it is the first NaN (b is not NaN yet).
-                    const bool take = v > b || (v != v && b == b);
-                    best[ox] = take ? v : b;
-                    at[ox] = take ? base + static_cast<std::int32_t>(ox * sw) : at[ox];
-                }
+                if (g.SW == 1)
+                    max_update<1>(row, W, off, 1, lo, hi, base, best, at);
+                else if (g.SW == 2)
+                    max_update<2>(row, W, off, 2, lo, hi, base, best, at);
+                else
+                    max_update<0>(row, W, off, g.SW, lo, hi, base, best, at);
             }
         }
     }
@@ -194,11 +295,13 @@ TT_CLONES void avg_pool_plane(const float* x, const PoolGeom& g, const float* in
             if (iy < 0 || iy >= g.H) continue;
             const float* row = x + iy * W;
             for (i64 j = 0; j < g.KW; ++j) {
-                const i64 off = j - g.PW;
-                i64 lo, hi;
-                valid_range(off, g.SW, W, OW, lo, hi);
-                const i64 sw = g.SW;
-                for (i64 ox = lo; ox < hi; ++ox) acc[ox] += row[ox * sw + off];
+                const i64 off = j - g.PW, lo = g.lo[j], hi = g.hi[j];
+                if (g.SW == 1)
+                    sum_update<1>(row, off, 1, lo, hi, acc);
+                else if (g.SW == 2)
+                    sum_update<2>(row, off, 2, lo, hi, acc);
+                else
+                    sum_update<0>(row, off, g.SW, lo, hi, acc);
             }
         }
         const float* iv = inv + oy * OW;
@@ -220,12 +323,14 @@ TT_CLONES void avg_pool_backward_plane(const float* gy, const PoolGeom& g, const
             if (iy < 0 || iy >= g.H) continue;
             float* row = dx + iy * W;
             for (i64 j = 0; j < g.KW; ++j) {
-                const i64 off = j - g.PW;
-                i64 lo, hi;
-                valid_range(off, g.SW, W, OW, lo, hi);
-                const i64 sw = g.SW;
+                const i64 off = j - g.PW, lo = g.lo[j], hi = g.hi[j];
                 // For one (i, j) the outputs hit distinct columns: no overlap inside the loop.
-                for (i64 ox = lo; ox < hi; ++ox) row[ox * sw + off] += scaled[ox];
+                if (g.SW == 1)
+                    spread_update<1>(row, off, 1, lo, hi, scaled);
+                else if (g.SW == 2)
+                    spread_update<2>(row, off, 2, lo, hi, scaled);
+                else
+                    spread_update<0>(row, off, g.SW, lo, hi, scaled);
             }
         }
     }
@@ -246,8 +351,8 @@ py::tuple max_pool2d_forward(const py::array& x_in, Pair k, Pair s, Pair p, Pair
     const char* op = naive ? "max_pool2d_forward_naive" : "max_pool2d_forward";
     check_f32(op, "x", x_in);
     check_4d(op, "x", x_in);
-    const PoolGeom g = make_geom(op, x_in.shape(0), x_in.shape(1), x_in.shape(2), x_in.shape(3),
-                                 k, s, p, d);
+    PoolGeom g = make_geom(op, x_in.shape(0), x_in.shape(1), x_in.shape(2), x_in.shape(3), k,
+                           s, p, d);
     if (g.H * g.W >= (i64(1) << 31))
         throw py::value_error(std::string(op) + ": planes of 2^31 or more elements are not "
                                                 "supported (int32 indices), got shape " +
@@ -261,6 +366,7 @@ py::tuple max_pool2d_forward(const py::array& x_in, Pair k, Pair s, Pair p, Pair
                               " lies entirely in the padding (kernel_size " + pair_str(k) +
                               ", dilation " + pair_str(d) + ", padding " + pair_str(p) +
                               ", input " + shape_str(x_in) + ")");
+    const Plan plan(g);
     FArray x = FArray::ensure(x_in);
     py::array_t<float> out({g.N, g.C, g.OH, g.OW});
     py::array_t<std::int32_t> idx({g.N, g.C, g.OH, g.OW});
@@ -353,8 +459,9 @@ py::array_t<float> avg_pool2d_forward(const py::array& x_in, Pair k, Pair s, Pai
     const char* op = naive ? "avg_pool2d_forward_naive" : "avg_pool2d_forward";
     check_f32(op, "x", x_in);
     check_4d(op, "x", x_in);
-    const PoolGeom g = make_geom(op, x_in.shape(0), x_in.shape(1), x_in.shape(2), x_in.shape(3),
-                                 k, s, p, Pair{1, 1});
+    PoolGeom g = make_geom(op, x_in.shape(0), x_in.shape(1), x_in.shape(2), x_in.shape(3), k,
+                           s, p, Pair{1, 1});
+    const Plan plan(g);
     FArray x = FArray::ensure(x_in);
     py::array_t<float> out({g.N, g.C, g.OH, g.OW});
     const float* xp = x.data();
@@ -395,8 +502,9 @@ py::array_t<float> avg_pool2d_backward(const py::array& gy_in, Pair input_size, 
     if (input_size[0] < 1 || input_size[1] < 1)
         throw py::value_error(std::string(op) + ": input_size must be positive, got " +
                               pair_str(input_size));
-    const PoolGeom g = make_geom(op, gy_in.shape(0), gy_in.shape(1), input_size[0],
-                                 input_size[1], k, s, p, Pair{1, 1});
+    PoolGeom g = make_geom(op, gy_in.shape(0), gy_in.shape(1), input_size[0], input_size[1], k,
+                           s, p, Pair{1, 1});
+    const Plan plan(g);
     if (gy_in.shape(2) != g.OH || gy_in.shape(3) != g.OW)
         throw py::value_error(std::string(op) + ": expected grad_out of shape (" +
                               std::to_string(g.N) + ", " + std::to_string(g.C) + ", " +
