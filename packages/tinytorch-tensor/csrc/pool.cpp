@@ -15,8 +15,15 @@
 //
 // Clipping the ox range once per (i, j) handles the padding without a test per element (max
 // pooling pads with -inf, so a padded element can never win; average pooling pads with zeros).
-// The per-plane functions carry TT_CLONES (simd.h), so the inner loops are compiled for
-// AVX-512, AVX2 and the baseline and the loader picks one.
+// The clipped ranges are computed once per call (Plan): they take integer divisions, which at
+// 16 outputs per row cost more than the row's work. The per-plane functions carry TT_CLONES
+// (simd.h), so the inner loops are compiled for AVX-512, AVX2 and the baseline.
+//
+// Vectorising. The inner loops are specialised for stride 1 and 2 (a constant stride lets the
+// compiler vectorise; stride 2 is two loads and a shuffle). Max pooling's loop updates a float
+// and an int32 index per output under one condition; GCC leaves that scalar with a branch that
+// mispredicts half the time on real data (~3x slower), so it is written with GCC's vector types
+// (8 outputs per step, compare masks and blends); other compilers get the scalar loop.
 //
 // Max pooling indices: the backward pass needs to know which input element each output took.
 // They are stored per plane (h*W + w) as int32, not as int64 flat indices into the whole
