@@ -269,6 +269,11 @@ def test_errors():
     bad[0, 0, 0, 0] = 36
     with pytest.raises(ValueError, match=r"index 36 is outside a plane of size \(6, 6\)"):
         _C.max_pool2d_backward(out, bad, (6, 6))
+    bad[0, 0, 0, 0] = 0
+    bad[0, 1, 2, 1] = -1
+    for fn in (_C.max_pool2d_backward, _C.max_pool2d_backward_naive):
+        with pytest.raises(ValueError, match=r"index -1 is outside"):
+            fn(out, bad, (6, 6))
     with pytest.raises(ValueError, match=r"avg_pool2d_backward: expected grad_out of shape"):
         _C.avg_pool2d_backward(out, (9, 9), (2, 2), (2, 2))
 

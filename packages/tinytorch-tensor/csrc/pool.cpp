@@ -275,10 +275,18 @@ TT_CLONES void max_pool_plane(const float* x, const PoolGeom& g, float* out, std
 }
 
 // g: (OH, OW), idx: (OH, OW) -> dx: (H, W), zeroed here, += at each index.
-TT_CLONES void max_pool_backward_plane(const float* g, const std::int32_t* idx, i64 n, i64 hw,
-                                       float* dx) {
+// Returns -1, or the position of the first index outside [0, hw) (then dx is incomplete).
+// One unsigned compare per element checks both ends; it is always false, so it costs about
+// nothing next to the scatter, and it keeps a corrupted index from writing out of bounds.
+TT_CLONES i64 max_pool_backward_plane(const float* g, const std::int32_t* idx, i64 n, i64 hw,
+                                      float* dx) {
     std::memset(dx, 0, sizeof(float) * hw);
-    for (i64 t = 0; t < n; ++t) dx[idx[t]] += g[t];
+    for (i64 t = 0; t < n; ++t) {
+        const std::uint32_t i = static_cast<std::uint32_t>(idx[t]);
+        if (i >= static_cast<std::uint64_t>(hw)) return t;
+        dx[i] += g[t];
+    }
+    return -1;
 }
 
 // The divisor of output (oy, ox): the whole window, or only its elements inside the image.
@@ -431,17 +439,14 @@ py::array_t<float> max_pool2d_backward(const py::array& gy_in, const py::array& 
     IArray idx = IArray::ensure(idx_in);
     const i64 hw = H * W, ohw = gy_in.shape(2) * gy_in.shape(3), planes = N * C;
     const std::int32_t* ip = idx.data();
-    {  // Out-of-range indices would write out of bounds: refuse them (cheap next to the scatter).
-        i64 bad = -1;
+    auto bad_index = [&](i64 t) {
+        return py::value_error(std::string(op) + ": index " + std::to_string(ip[t]) +
+                               " is outside a plane of size " + pair_str(input_size));
+    };
+    if (naive)  // out-of-range indices would write out of bounds: refuse them first
         for (i64 t = 0; t < planes * ohw; ++t)
-            if (ip[t] < 0 || ip[t] >= hw) {
-                bad = t;
-                break;
-            }
-        if (bad >= 0)
-            throw py::value_error(std::string(op) + ": index " + std::to_string(ip[bad]) +
-                                  " is outside a plane of size " + pair_str(input_size));
-    }
+            if (ip[t] < 0 || ip[t] >= hw) throw bad_index(t);
+    i64 bad = -1;  // the fast path checks while it scatters
     py::array_t<float> dx({N, C, H, W});
     const float* gp = gy.data();
     float* dp = dx.mutable_data();
@@ -454,10 +459,17 @@ py::array_t<float> max_pool2d_backward(const py::array& gy_in, const py::array& 
         } else {
             const int nt = pool_threads(double(planes) * (hw + ohw), planes);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-            for (i64 pl = 0; pl < planes; ++pl)
-                max_pool_backward_plane(gp + pl * ohw, ip + pl * ohw, ohw, hw, dp + pl * hw);
+            for (i64 pl = 0; pl < planes; ++pl) {
+                const i64 t = max_pool_backward_plane(gp + pl * ohw, ip + pl * ohw, ohw, hw,
+                                                      dp + pl * hw);
+                if (t >= 0) {
+#pragma omp critical(tt_max_pool_bad_index)
+                    bad = std::max(bad, pl * ohw + t);
+                }
+            }
         }
     }
+    if (bad >= 0) throw bad_index(bad);
     return dx;
 }
 
