@@ -192,7 +192,7 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1) -> T
 
 
 def _native_conv():
-    """The C++ module when the native backend may run a conv kernel, else None."""
+    """The C++ extension module (``tinytorch.tensor._C``) with the conv and pool kernels."""
     from tinytorch.tensor.backend import native
 
     return native()
@@ -231,7 +231,7 @@ class Conv2dOp(Op):
         cols = Im2Col(*g.args()).forward(x)  # (N, C*kh*kw, OH*OW)
         out = np.matmul(weight.reshape(o, -1), cols)  # (N, O, OH*OW): one GEMM per image
         if bias is not None:
-            out += bias.reshape(1, o, 1)
+            out = out + bias.reshape(1, o, 1)  # not +=: a float64 bias promotes, as before
         return out.reshape(x.shape[0], o, *g.out_hw)
 
     def native(self, x, weight, bias=None):
