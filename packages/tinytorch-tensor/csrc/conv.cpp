@@ -599,6 +599,7 @@ void forward_fast(const Geom& g, View4 x, const float* w, const float* b, float*
     const i64 pieces = g.N >= nt_max ? 1 : std::min(npan, cdiv(nt_max, g.N));
     const i64 items = g.N * pieces;
     const int nt = threads_for(g.flops(), items);
+    (void)nt;  // used only by the OpenMP pragmas
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -662,6 +663,7 @@ void grad_input_fast(const Geom& g, View4 gy, const float* w, float* dx) {
     const i64 nb = std::min(round_up(P, NR), std::max(NR, (262144 / mmax) / NR * NR));
     const i64 items = g.N * cblocks;
     const int nt = threads_for(g.flops(), items);
+    (void)nt;  // used only by the OpenMP pragmas
     const i64 gpix = gy.s[3];  // stride between pixels (OH, OW merge; checked by the caller)
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -728,17 +730,18 @@ void grad_weight_fast(const Geom& g, View4 x, View4 gy, float* dw) {
 
     // Images are converted in chunks of at most ~8 MiB, all threads together.
     const i64 chunk = std::max<i64>(1, std::min<i64>(g.N, (i64(1) << 21) / std::max<i64>(img, 1)));
-    const int nt_max = active_num_threads();
-    const i64 kc_target = kern.kc;
-    const i64 max_kc = kc_target;  // k-blocks never exceed this
+    const i64 max_kc = kern.kc;  // k-blocks never exceed this
     const int nt = threads_for(g.flops(), g.N * P / 16 + 1);
     float* xt = scratch(0, chunk * img + 16);  // + slack for pack_cols_t_panel's reads
     AlignedFloats acc = aligned_floats(static_cast<i64>(nt) * K * O);
-    (void)nt_max;
+    int team = 1;  // the threads OpenMP actually gives (it may give fewer than asked)
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const int tid = thread_id();
+#if defined(_OPENMP)
+        if (tid == 0) team = omp_get_num_threads();
+#endif
         float* ct = acc.get() + static_cast<i64>(tid) * K * O;  // this thread's dW^T: (K, O)
         std::memset(ct, 0, sizeof(float) * K * O);
         float* pa = scratch(1, std::min(round_up(K, MR), round_up(MC, MR)) * max_kc + 16);
@@ -752,7 +755,7 @@ void grad_weight_fast(const Geom& g, View4 x, View4 gy, float* dw) {
                                xt + n * img);
             // (implicit barrier: the chunk is converted before anyone packs from it)
             const i64 total = cn * P;
-            i64 nkb = cdiv(total, kc_target);
+            i64 nkb = cdiv(total, max_kc);
             if (nkb < nt) nkb = std::min<i64>(nt, total);
             const i64 kcb = cdiv(total, nkb);
 #pragma omp for schedule(dynamic, 1)
@@ -793,7 +796,7 @@ void grad_weight_fast(const Geom& g, View4 x, View4 gy, float* dw) {
             for (i64 ij = 0; ij < KK; ++ij) {
                 const i64 r = ij * g.C + c;
                 float s = 0.0f;
-                for (int t = 0; t < nt; ++t) s += acc[static_cast<i64>(t) * K * O + r * O + o];
+                for (int t = 0; t < team; ++t) s += acc[static_cast<i64>(t) * K * O + r * O + o];
                 dw[(o * g.C + c) * KK + ij] = s;
             }
 }
@@ -1025,6 +1028,7 @@ py::array_t<float> conv2d_grad_bias_impl(const char* op, bool naive, const py::a
             }
         } else {
             const int nt = threads_for(4.0 * N * O * P, O);
+            (void)nt;  // used only by the OpenMP pragmas
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
             for (i64 o = 0; o < O; ++o) {
                 double acc = 0.0;

@@ -412,6 +412,7 @@ py::tuple max_pool2d_forward(const py::array& x_in, Pair k, Pair s, Pair p, Pair
                     }
         } else {
             const int nt = pool_threads(double(g.planes()) * ohw * g.KH * g.KW, g.planes());
+            (void)nt;  // used only by the OpenMP pragmas
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
             for (i64 pl = 0; pl < g.planes(); ++pl)
                 max_pool_plane(xp + pl * hw, g, op_ + pl * ohw, ip + pl * ohw);
@@ -458,6 +459,7 @@ py::array_t<float> max_pool2d_backward(const py::array& gy_in, const py::array& 
                 for (i64 t = 0; t < ohw; ++t) dp[pl * hw + ip[pl * ohw + t]] += gp[pl * ohw + t];
         } else {
             const int nt = pool_threads(double(planes) * (hw + ohw), planes);
+            (void)nt;  // used only by the OpenMP pragmas
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
             for (i64 pl = 0; pl < planes; ++pl) {
                 const i64 t = max_pool_backward_plane(gp + pl * ohw, ip + pl * ohw, ohw, hw,
@@ -505,6 +507,7 @@ py::array_t<float> avg_pool2d_forward(const py::array& x_in, Pair k, Pair s, Pai
         } else {
             const std::vector<float> inv = inverse_divisors(g, count_include_pad);
             const int nt = pool_threads(double(g.planes()) * ohw * g.KH * g.KW, g.planes());
+            (void)nt;  // used only by the OpenMP pragmas
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
             for (i64 pl = 0; pl < g.planes(); ++pl)
                 avg_pool_plane(xp + pl * hw, g, inv.data(), op_ + pl * ohw);
@@ -553,6 +556,7 @@ py::array_t<float> avg_pool2d_backward(const py::array& gy_in, Pair input_size, 
         } else {
             const std::vector<float> inv = inverse_divisors(g, count_include_pad);
             const int nt = pool_threads(double(g.planes()) * (hw + ohw * g.KH * g.KW), g.planes());
+            (void)nt;  // used only by the OpenMP pragmas
 #pragma omp parallel num_threads(nt) if (nt > 1)
             {
                 std::vector<float> scaled(g.OW);
