@@ -1,4 +1,4 @@
-"""`Conv2d`: a learned 2-D convolution over NCHW images (im2col + GEMM).
+"""`Conv2d`: a learned 2-D convolution over NCHW images (one fused conv op).
 
 Each of ``out_channels`` filters is a (in_channels, kh, kw) block of weights that
 slides over the image; at every position it takes a dot product with the patch
@@ -6,8 +6,9 @@ under it. Weight sharing is why convolutions need so few parameters: a 3x3 conv
 from 64 to 64 channels has 36,928 parameters whatever the image size, where a
 dense layer on a 32x32x64 image would need 4 billion.
 
-The work is `tinytorch.nn.functional.conv.conv2d`: im2col copies each patch into a
-column, then one GEMM per image computes every filter at every position.
+The work is `tinytorch.nn.functional.conv.conv2d`, one fused op: conceptually im2col
+copies each patch into a column and one GEMM per image computes every filter at every
+position; the native kernel does that without ever building the column matrix.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import numpy as np
 from tinytorch.tensor import Tensor
 
 from . import init
-from .functional.conv import _pair, conv2d
 from ._checks import positive_int
+from .functional.conv import _pair, conv2d
 from .module import Module
 from .parameter import Parameter
 

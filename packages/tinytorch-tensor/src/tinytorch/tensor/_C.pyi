@@ -140,9 +140,259 @@ def transpose2d_naive(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 # --- conv: conv2d forward, grad input, grad weight (csrc/conv.cpp) --------------------------------
 
+def conv2d_forward(
+    x: npt.NDArray[np.float32],
+    weight: npt.NDArray[np.float32],
+    bias: npt.NDArray[np.float32] | None = None,
+    stride: tuple[int, int] = (1, 1),
+    padding: tuple[int, int] = (0, 0),
+    dilation: tuple[int, int] = (1, 1),
+) -> npt.NDArray[np.float32]:
+    """2-D convolution (cross-correlation): ``y[n, o] = sum_c,i,j w[o, c, i, j] * x[n, c, ...]``.
+
+    Implicit im2col: receptive fields are packed straight from a zero-bordered copy of each image
+    into the packed GEMM's panels (the column matrix is never built); the weights are packed once
+    per call; threads split the batch. Bias is written first and the GEMM accumulates onto it.
+
+    Args:
+        x: (N, C, H, W) float32, any non-negative strides.
+        weight: (O, C, kh, kw) float32 (copied if not contiguous).
+        bias: (O,) float32 or None.
+        stride: (height, width) step between output pixels, >= 1.
+        padding: (height, width) zeros added on each side, >= 0.
+        dilation: (height, width) spacing between kernel taps, >= 1.
+
+    Returns:
+        A new C-contiguous (N, O, OH, OW) float32 array,
+        OH = (H + 2*padding - dilation*(kh-1) - 1) // stride + 1 (OW likewise).
+
+    Raises:
+        TypeError: an input is not float32.
+        ValueError: wrong ndim, channel mismatch (``conv2d_forward: the weight (4, 3, 3, 3)
+            expects input with 3 channels, got shape (2, 5, 8, 8)``), bad bias shape, invalid
+            stride/padding/dilation, or a kernel that does not fit the padded input.
+    """
+
+def conv2d_forward_naive(
+    x: npt.NDArray[np.float32],
+    weight: npt.NDArray[np.float32],
+    bias: npt.NDArray[np.float32] | None = None,
+    stride: tuple[int, int] = (1, 1),
+    padding: tuple[int, int] = (0, 0),
+    dilation: tuple[int, int] = (1, 1),
+) -> npt.NDArray[np.float32]:
+    """Reference for `conv2d_forward`: the direct 7-loop sum, float32, bounds tested per tap."""
+
+def conv2d_grad_input(
+    grad_out: npt.NDArray[np.float32],
+    weight: npt.NDArray[np.float32],
+    input_size: tuple[int, int],
+    stride: tuple[int, int] = (1, 1),
+    padding: tuple[int, int] = (0, 0),
+    dilation: tuple[int, int] = (1, 1),
+) -> npt.NDArray[np.float32]:
+    """Gradient of a conv2d with respect to its input: ``col2im(weight^T @ grad_out)``.
+
+    Args:
+        grad_out: (N, O, OH, OW) float32, any non-negative strides (a broadcast gradient from
+            ``sum()`` is read without being materialised).
+        weight: (O, C, kh, kw) float32.
+        input_size: (H, W) of the conv's input (with stride > 1 it is not implied by OH, OW).
+        stride: the conv's stride.
+        padding: the conv's padding.
+        dilation: the conv's dilation.
+
+    Returns:
+        A new C-contiguous (N, C, H, W) float32 array.
+
+    Raises:
+        TypeError: an input is not float32.
+        ValueError: grad_out's shape does not match the geometry (``conv2d_grad_input: expected
+            grad_out of shape (2, 4, 5, 5), got shape (2, 4, 6, 6)``), or as `conv2d_forward`.
+    """
+
+def conv2d_grad_input_naive(
+    grad_out: npt.NDArray[np.float32],
+    weight: npt.NDArray[np.float32],
+    input_size: tuple[int, int],
+    stride: tuple[int, int] = (1, 1),
+    padding: tuple[int, int] = (0, 0),
+    dilation: tuple[int, int] = (1, 1),
+) -> npt.NDArray[np.float32]:
+    """Reference for `conv2d_grad_input`: direct loops scattering each gradient onto its window."""
+
+def conv2d_grad_weight(
+    x: npt.NDArray[np.float32],
+    grad_out: npt.NDArray[np.float32],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int] = (1, 1),
+    padding: tuple[int, int] = (0, 0),
+    dilation: tuple[int, int] = (1, 1),
+) -> npt.NDArray[np.float32]:
+    """Gradient of a conv2d with respect to its weight: ``sum_n grad_out[n] @ im2col(x)[n]^T``.
+
+    The sum over images and pixels is the GEMM's k loop; the images are copied channels-last so
+    that each packed panel row is a contiguous run; each thread sums into its own (O, C*kh*kw)
+    partial result, added at the end.
+
+    Args:
+        x: (N, C, H, W) float32, any non-negative strides.
+        grad_out: (N, O, OH, OW) float32, any non-negative strides.
+        kernel_size: (kh, kw).
+        stride: the conv's stride.
+        padding: the conv's padding.
+        dilation: the conv's dilation.
+
+    Returns:
+        A new C-contiguous (O, C, kh, kw) float32 array.
+
+    Raises:
+        TypeError: an input is not float32.
+        ValueError: batch sizes differ, grad_out's shape does not match the geometry, or as
+            `conv2d_forward`.
+    """
+
+def conv2d_grad_weight_naive(
+    x: npt.NDArray[np.float32],
+    grad_out: npt.NDArray[np.float32],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int] = (1, 1),
+    padding: tuple[int, int] = (0, 0),
+    dilation: tuple[int, int] = (1, 1),
+) -> npt.NDArray[np.float32]:
+    """Reference for `conv2d_grad_weight`: the direct sum over images and pixels per weight."""
+
+def conv2d_grad_bias(grad_out: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Gradient of a conv2d with respect to its bias: (N, O, OH, OW) -> (O,), summed over N, OH, OW.
+
+    Threaded over channels, float32 lanes added in double. Any non-negative strides.
+
+    Raises:
+        TypeError: not float32.
+        ValueError: not 4-D, or negative strides.
+    """
+
+def conv2d_grad_bias_naive(grad_out: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Reference for `conv2d_grad_bias`: one float32 running sum per channel."""
+
 # (end of conv)
 
 # --- pool: max and average pooling (csrc/pool.cpp) ------------------------------------------------
+
+def max_pool2d_forward(
+    x: npt.NDArray[np.float32],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int] = (0, 0),
+    dilation: tuple[int, int] = (1, 1),
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
+    """Max pooling: (out, indices), both (N, C, OH, OW).
+
+    ``indices`` are int32 positions ``h*W + w`` within each input plane (half the memory of
+    int64 flat indices). Ties go to the first maximum in row-major window order; a NaN wins.
+    Padding (at most half the kernel) never wins. Threaded over the N*C planes.
+
+    Args:
+        x: (N, C, H, W) float32 (copied first if not C-contiguous).
+
+    Raises:
+        TypeError: not float32.
+        ValueError: not 4-D, padding more than half the kernel, a kernel that does not fit.
+    """
+
+def max_pool2d_forward_naive(
+    x: npt.NDArray[np.float32],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int] = (0, 0),
+    dilation: tuple[int, int] = (1, 1),
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
+    """Reference for `max_pool2d_forward`: scan each window, skipping padding."""
+
+def max_pool2d_backward(
+    grad_out: npt.NDArray[np.float32],
+    indices: npt.NDArray[np.int32],
+    input_size: tuple[int, int],
+) -> npt.NDArray[np.float32]:
+    """Backward of max pooling: each gradient added onto the input element its output took.
+
+    Args:
+        grad_out: (N, C, OH, OW) float32.
+        indices: (N, C, OH, OW) int32 per-plane positions, from `max_pool2d_forward`.
+        input_size: (H, W) of the pooled input.
+
+    Returns:
+        dx (N, C, H, W) float32; windows that share a maximum add up.
+
+    Raises:
+        TypeError: grad_out is not float32 or indices not int32.
+        ValueError: shapes differ, or an index lies outside the plane.
+    """
+
+def max_pool2d_backward_naive(
+    grad_out: npt.NDArray[np.float32],
+    indices: npt.NDArray[np.int32],
+    input_size: tuple[int, int],
+) -> npt.NDArray[np.float32]:
+    """Reference for `max_pool2d_backward`: one scatter-add loop over all outputs."""
+
+def avg_pool2d_forward(
+    x: npt.NDArray[np.float32],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int] = (0, 0),
+    count_include_pad: bool = True,
+) -> npt.NDArray[np.float32]:
+    """Average pooling: (N, C, H, W) -> (N, C, OH, OW), threaded over the N*C planes.
+
+    ``count_include_pad=True`` divides by kh*kw (zeros of the padding included), False by the
+    number of window elements inside the image.
+
+    Raises:
+        TypeError: not float32.
+        ValueError: not 4-D, padding more than half the kernel, a kernel that does not fit.
+    """
+
+def avg_pool2d_forward_naive(
+    x: npt.NDArray[np.float32],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int] = (0, 0),
+    count_include_pad: bool = True,
+) -> npt.NDArray[np.float32]:
+    """Reference for `avg_pool2d_forward`: sum each window, divide."""
+
+def avg_pool2d_backward(
+    grad_out: npt.NDArray[np.float32],
+    input_size: tuple[int, int],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int] = (0, 0),
+    count_include_pad: bool = True,
+) -> npt.NDArray[np.float32]:
+    """Backward of average pooling: every window element gets its output's gradient / divisor.
+
+    Args:
+        grad_out: (N, C, OH, OW) float32.
+        input_size: (H, W) of the pooled input.
+
+    Returns:
+        dx (N, C, H, W) float32; overlapping windows add up.
+
+    Raises:
+        TypeError: not float32.
+        ValueError: grad_out's shape does not match the geometry.
+    """
+
+def avg_pool2d_backward_naive(
+    grad_out: npt.NDArray[np.float32],
+    input_size: tuple[int, int],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int] = (0, 0),
+    count_include_pad: bool = True,
+) -> npt.NDArray[np.float32]:
+    """Reference for `avg_pool2d_backward`: spread each gradient over its window."""
 
 # (end of pool)
 

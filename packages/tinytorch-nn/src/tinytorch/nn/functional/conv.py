@@ -1,18 +1,21 @@
-"""Convolution and pooling as functions: im2col + GEMM, col2im, max/avg/global pooling.
+"""Convolution and pooling as functions: conv2d, im2col / col2im, max/avg/global pooling.
 
 A convolution is a matrix product in disguise. `im2col` copies every receptive
 field (the C x kh x kw patch under each output pixel) into one column of a matrix;
 multiplying the (O, C*kh*kw) weight matrix by that column matrix gives every output
-pixel of every filter at once, on the fast C++ GEMM (float32). `col2im` is im2col's
-adjoint: it adds each column back onto the pixels it came from, which is what the
-backward pass of im2col needs (overlapping patches add up).
+pixel of every filter at once. `col2im` is im2col's adjoint: it adds each column
+back onto the pixels it came from (overlapping patches add up).
 
-The cost is memory: the column matrix holds kh*kw copies of the input (9x for a
-3x3 kernel), and autograd keeps it alive until backward (`graph_stats` shows it).
+`conv2d` is one fused op, `Conv2dOp`, with gradient ops `Conv2dGradInput` (dx),
+`Conv2dGradWeight` (dw) and `Conv2dGradBias` (db). Their numpy references are exactly
+the im2col + matmul story above. On the native backend (float32) they run C++ kernels
+(``csrc/conv.cpp``, explained in docs/kernels/conv.md) that pack receptive fields
+straight into the GEMM's panels, so the column matrix, kh*kw copies of the input, is
+never built, and autograd keeps only x and the weight for backward. Conv is bilinear,
+so each gradient op's backward is made of the same three ops: gradients of any order.
 
-`Im2Col`, `Col2Im`, `MaxPool2dOp` and `MaxPoolScatter` are fused ops with their own
-backward (written with ops again, so gradients of gradients work); the rest is
-composed from tensor ops.
+Pooling ops (`MaxPool2dOp` / `MaxPoolScatter`, `AvgPool2dOp` / `AvgPool2dGrad`) work the
+same way, with C++ kernels in ``csrc/pool.cpp``.
 """
 
 from __future__ import annotations
@@ -185,10 +188,178 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1) -> T
     return dispatch.apply(op, cols)
 
 
+# ----------------------------------------------------------------------------- conv2d ops
+
+
+def _native_conv():
+    """The C++ extension module (``tinytorch.tensor._C``) with the conv and pool kernels."""
+    from tinytorch.tensor.backend import native
+
+    return native()
+
+
+def _f32(*arrays) -> bool:
+    return all(a.dtype == np.float32 for a in arrays)
+
+
+def _readable(a: np.ndarray) -> np.ndarray:
+    """``a`` as the conv kernels read it: any non-negative strides, else a contiguous copy."""
+    if a.flags.aligned and all(s >= 0 and s % a.itemsize == 0 for s in a.strides):
+        return a
+    return np.ascontiguousarray(a)
+
+
+class Conv2dOp(Op):
+    """x (N, C, H, W), weight (O, C, kh, kw)[, bias (O,)] -> (N, O, OH, OW), in one fused op.
+
+    The numpy reference is im2col + one matmul per image; the native kernel
+    (``csrc/conv.cpp``) packs the receptive fields straight into GEMM panels and
+    never builds the column matrix. Conv is bilinear, so its gradients are convs
+    too: dx is `Conv2dGradInput` (grad_out, weight), dw is `Conv2dGradWeight`
+    (x, grad_out), and the bias gradient is a sum. Each of those has a backward
+    made of the three ops again, so gradients of any order work.
+    """
+
+    name = "conv2d"
+
+    def __init__(self, in_shape, kernel_size, stride=1, padding=0, dilation=1):
+        self.geometry = _Geometry("conv2d", in_shape, kernel_size, stride, padding, dilation)
+
+    def forward(self, x, weight, bias=None):
+        g = self.geometry
+        o = weight.shape[0]
+        cols = Im2Col(*g.args()).forward(x)  # (N, C*kh*kw, OH*OW)
+        out = np.matmul(weight.reshape(o, -1), cols)  # (N, O, OH*OW): one GEMM per image
+        if bias is not None:
+            out = out + bias.reshape(1, o, 1)  # not +=: a float64 bias promotes, as before
+        return out.reshape(x.shape[0], o, *g.out_hw)
+
+    def native(self, x, weight, bias=None):
+        if not _f32(x, weight, *(() if bias is None else (bias,))):
+            return None
+        g = self.geometry
+        return _native_conv().conv2d_forward(
+            _readable(x), weight, bias, g.stride, g.padding, g.dilation
+        )
+
+    def backward(self, inputs, out, grad):
+        x, weight = inputs[0], inputs[1]
+        args = self.geometry.args()
+        gx = dispatch.apply(Conv2dGradInput(*args), grad, weight) if x.requires_grad else None
+        gw = dispatch.apply(Conv2dGradWeight(*args), x, grad) if weight.requires_grad else None
+        if len(inputs) < 3:
+            return gx, gw
+        gb = dispatch.apply(Conv2dGradBias(), grad) if inputs[2].requires_grad else None
+        return gx, gw, gb
+
+
+class Conv2dGradInput(Op):
+    """grad_out (N, O, OH, OW), weight (O, C, kh, kw) -> dL/dx (N, C, H, W) of a conv2d.
+
+    ``col2im(weight^T @ grad_out)``: every output gradient goes back, weighted, onto the
+    input pixels of its window. Its arguments are the conv's (``in_shape`` is x's shape).
+    """
+
+    name = "conv2d_grad_input"
+
+    def __init__(self, in_shape, kernel_size, stride=1, padding=0, dilation=1):
+        self.geometry = _Geometry(
+            "conv2d_grad_input", in_shape, kernel_size, stride, padding, dilation
+        )
+
+    def forward(self, grad_out, weight):
+        g = self.geometry
+        n, o = grad_out.shape[:2]
+        dcols = np.matmul(weight.reshape(o, -1).T, grad_out.reshape(n, o, -1))  # (N, CKK, P)
+        return Col2Im(*g.args()).forward(dcols)
+
+    def native(self, grad_out, weight):
+        if not _f32(grad_out, weight):
+            return None
+        g = self.geometry
+        return _native_conv().conv2d_grad_input(
+            _readable(grad_out), weight, g.in_shape[2:], g.stride, g.padding, g.dilation
+        )
+
+    def backward(self, inputs, out, grad):
+        grad_out, weight = inputs
+        args = self.geometry.args()
+        # dx is linear in grad_out (with weight as the filter) and in weight: its adjoints are
+        # the forward conv of the incoming gradient, and a weight gradient with it as the input.
+        d_gy = dispatch.apply(Conv2dOp(*args), grad, weight) if grad_out.requires_grad else None
+        d_w = (
+            dispatch.apply(Conv2dGradWeight(*args), grad, grad_out)
+            if weight.requires_grad
+            else None
+        )
+        return d_gy, d_w
+
+
+class Conv2dGradWeight(Op):
+    """x (N, C, H, W), grad_out (N, O, OH, OW) -> dL/dweight (O, C, kh, kw) of a conv2d.
+
+    ``sum over n of grad_out[n] @ im2col(x)[n]^T``: each weight meets every input pixel
+    it touched, times the gradient of the output it helped make.
+    """
+
+    name = "conv2d_grad_weight"
+
+    def __init__(self, in_shape, kernel_size, stride=1, padding=0, dilation=1):
+        self.geometry = _Geometry(
+            "conv2d_grad_weight", in_shape, kernel_size, stride, padding, dilation
+        )
+
+    def forward(self, x, grad_out):
+        g = self.geometry
+        n, o = grad_out.shape[:2]
+        c = x.shape[1]
+        kh, kw = g.kernel_size
+        cols = Im2Col(*g.args()).forward(x)  # (N, CKK, P)
+        dw = np.tensordot(grad_out.reshape(n, o, -1), cols, axes=([0, 2], [0, 2]))  # (O, CKK)
+        return dw.reshape(o, c, kh, kw)
+
+    def native(self, x, grad_out):
+        if not _f32(x, grad_out):
+            return None
+        g = self.geometry
+        return _native_conv().conv2d_grad_weight(
+            _readable(x), _readable(grad_out), g.kernel_size, g.stride, g.padding, g.dilation
+        )
+
+    def backward(self, inputs, out, grad):
+        x, grad_out = inputs
+        args = self.geometry.args()
+        d_x = dispatch.apply(Conv2dGradInput(*args), grad_out, grad) if x.requires_grad else None
+        d_gy = dispatch.apply(Conv2dOp(*args), x, grad) if grad_out.requires_grad else None
+        return d_x, d_gy
+
+
+class Conv2dGradBias(Op):
+    """grad_out (N, O, OH, OW) -> dL/dbias (O,) of a conv2d: the sum over N, OH and OW.
+
+    Its own backward spreads the incoming (O,) gradient back over every pixel.
+    """
+
+    name = "conv2d_grad_bias"
+
+    def forward(self, grad_out):
+        return grad_out.sum(axis=(0, 2, 3))
+
+    def native(self, grad_out):
+        if grad_out.dtype != np.float32:
+            return None
+        return _native_conv().conv2d_grad_bias(_readable(grad_out))
+
+    def backward(self, inputs, out, grad):
+        (grad_out,) = inputs
+        return (grad.reshape(1, -1, 1, 1).broadcast_to(grad_out.shape),)
+
+
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
     """2-D convolution (cross-correlation) of ``x`` (N, C, H, W) with ``weight`` (O, C, kh, kw).
 
-    Computed as im2col + one GEMM per image: ``weight (O, C*kh*kw) @ cols (N, C*kh*kw, OH*OW)``.
+    One fused op (`Conv2dOp`): on the native backend a C++ implicit-im2col GEMM,
+    otherwise im2col + one matmul per image, ``weight (O, C*kh*kw) @ cols (N, C*kh*kw, OH*OW)``.
     Returns (N, O, OH, OW) with OH = floor((H + 2*padding - dilation*(kh-1) - 1) / stride) + 1.
 
     Examples:
@@ -208,57 +379,74 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
             f"conv2d: the weight {weight.shape} expects input with {c} channels, "
             f"got shape {x.shape}"
         )
-    if bias is not None:
-        bias = as_tensor(bias, "conv2d")
-        if bias.shape != (o,):
-            raise ValueError(f"conv2d: expected a bias of shape ({o},), got shape {bias.shape}")
-    op = Im2Col(x.shape, (kh, kw), stride, padding, dilation)
-    oh, ow = op.geometry.out_hw
-    cols = dispatch.apply(op, x)  # (N, C*kh*kw, OH*OW)
-    out = weight.reshape(o, c * kh * kw) @ cols  # (N, O, OH*OW): one GEMM per image
-    out = out.reshape(x.shape[0], o, oh, ow)  # (N, O, OH, OW), contiguous: no permute needed
-    if bias is not None:
-        out = out + bias.reshape(1, o, 1, 1)
-    return out
+    op = Conv2dOp(x.shape, (kh, kw), stride, padding, dilation)
+    if bias is None:
+        return dispatch.apply(op, x, weight)
+    bias = as_tensor(bias, "conv2d")
+    if bias.shape != (o,):
+        raise ValueError(f"conv2d: expected a bias of shape ({o},), got shape {bias.shape}")
+    return dispatch.apply(op, x, weight, bias)
 
 
 # ----------------------------------------------------------------------------- pooling
 
 
+def _plane_index_dtype(h: int, w: int):
+    """int32 for per-plane indices (half of int64's memory) unless a plane is too large for it."""
+    return np.int32 if h * w < 2**31 else np.int64
+
+
+def _global_index(index: np.ndarray, in_shape) -> np.ndarray:
+    """Per-plane indices (N, C, OH, OW) -> flat indices into the whole (N, C, H, W) input."""
+    n, c, h, w = in_shape
+    planes = np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1)
+    return planes * (h * w) + index
+
+
 class MaxPoolScatter(Op):
     """grad (N, C, OH, OW) -> (N, C, H, W): each output's gradient goes to the element it took.
 
-    The backward of `MaxPool2dOp`. Its own backward gathers at the same places.
+    ``index`` holds each maximum's position h*W + w within its plane (int32). The backward of
+    `MaxPool2dOp`; its own backward gathers at the same places.
     """
 
     name = "max_pool2d_scatter"
 
     def __init__(self, index: np.ndarray, in_shape: tuple[int, ...]):
-        self.index, self.in_shape = index, in_shape
+        self.index, self.in_shape = index, tuple(in_shape)
 
     def forward(self, grad):
         # bincount adds the contributions of windows that share a maximum (overlapping pools);
         # it is much faster than np.add.at.
         flat = np.bincount(
-            self.index.ravel(), weights=grad.ravel(), minlength=math.prod(self.in_shape)
+            _global_index(self.index, self.in_shape).ravel(),
+            weights=grad.ravel(),
+            minlength=math.prod(self.in_shape),
         )
         return flat.astype(grad.dtype, copy=False).reshape(self.in_shape)
 
+    def native(self, grad):
+        if grad.dtype != np.float32 or self.index.dtype != np.int32:
+            return None
+        return _native_conv().max_pool2d_backward(grad, self.index, self.in_shape[2:])
+
     def backward(self, inputs, out, grad):
-        return (grad.reshape(-1)[self.index],)
+        return (grad.reshape(-1)[_global_index(self.index, self.in_shape)],)
 
 
 class MaxPool2dOp(Op):
     """Max over each window of x (N, C, H, W) -> (N, C, OH, OW); remembers where each max came from.
 
-    Ties go to the first maximum in the window (row-major), as PyTorch.
+    Ties go to the first maximum in the window (row-major), as PyTorch. ``index`` (set by
+    the forward pass) holds each maximum's position h*W + w within its plane, as int32:
+    half the memory of int64 flat indices, and autograd keeps it until backward.
     """
 
     name = "max_pool2d"
 
     def __init__(self, in_shape, kernel_size, stride, padding, dilation=1):
         self.geometry = _Geometry("max_pool2d", in_shape, kernel_size, stride, padding, dilation)
-        self.index: np.ndarray | None = None  # flat input index of each output's maximum
+        self.index: np.ndarray | None = None  # per-plane input index of each output's maximum
 
     def forward(self, x):
         g = self.geometry
@@ -279,12 +467,104 @@ class MaxPool2dOp(Op):
         ki, kj = np.divmod(arg, kw)
         rows = np.arange(oh).reshape(oh, 1) * sh + ki * dh - ph  # input row of each maximum
         cols = np.arange(ow) * sw + kj * dw - pw
-        planes = np.arange(n * c).reshape(n, c, 1, 1)
-        self.index = (planes * h + rows) * w + cols
+        self.index = (rows * w + cols).astype(_plane_index_dtype(h, w))
+        return out
+
+    def native(self, x):
+        if x.dtype != np.float32:
+            return None
+        g = self.geometry
+        out, self.index = _native_conv().max_pool2d_forward(
+            x, g.kernel_size, g.stride, g.padding, g.dilation
+        )
         return out
 
     def backward(self, inputs, out, grad):
         return (dispatch.apply(MaxPoolScatter(self.index, inputs[0].shape), grad),)
+
+
+def _avg_divisors(g: _Geometry, count_include_pad: bool, dtype) -> np.ndarray:
+    """(OH, OW) divisors of average pooling: kh*kw, or the real (unpadded) pixels of each window."""
+    kh, kw = g.kernel_size
+    if count_include_pad or g.padding == (0, 0):
+        return np.full(g.out_hw, kh * kw, dtype=dtype)
+    _, _, h, w = g.in_shape
+    ones = np.ones((1, 1, h, w), dtype=dtype)
+    counts = Im2Col((1, 1, h, w), g.kernel_size, g.stride, g.padding).forward(ones).sum(axis=1)
+    return counts.reshape(g.out_hw)
+
+
+class AvgPool2dOp(Op):
+    """Mean over each window of x (N, C, H, W) -> (N, C, OH, OW).
+
+    ``count_include_pad`` divides by the whole window (zeros of the padding included) or
+    only by its pixels inside the image. Linear in x: its backward is `AvgPool2dGrad`.
+    """
+
+    name = "avg_pool2d"
+
+    def __init__(self, in_shape, kernel_size, stride, padding, count_include_pad=True):
+        self.geometry = _Geometry("avg_pool2d", in_shape, kernel_size, stride, padding, 1)
+        self.count_include_pad = bool(count_include_pad)
+
+    def forward(self, x):
+        g = self.geometry
+        n, c, h, w = x.shape
+        # Every channel is pooled the same way: fold the channels into the batch, im2col once.
+        cols = Im2Col((n * c, 1, h, w), g.kernel_size, g.stride, g.padding).forward(
+            x.reshape(n * c, 1, h, w)
+        )  # (N*C, kh*kw, OH*OW)
+        div = _avg_divisors(g, self.count_include_pad, x.dtype).reshape(1, -1)
+        return (cols.sum(axis=1) / div).reshape(n, c, *g.out_hw)
+
+    def native(self, x):
+        if x.dtype != np.float32:
+            return None
+        g = self.geometry
+        return _native_conv().avg_pool2d_forward(
+            x, g.kernel_size, g.stride, g.padding, self.count_include_pad
+        )
+
+    def backward(self, inputs, out, grad):
+        g = self.geometry
+        op = AvgPool2dGrad(g.in_shape, g.kernel_size, g.stride, g.padding, self.count_include_pad)
+        return (dispatch.apply(op, grad),)
+
+
+class AvgPool2dGrad(Op):
+    """grad (N, C, OH, OW) -> (N, C, H, W): every window element gets its output's grad / divisor.
+
+    The adjoint of `AvgPool2dOp` (same arguments), so its own backward is `AvgPool2dOp`.
+    """
+
+    name = "avg_pool2d_grad"
+
+    def __init__(self, in_shape, kernel_size, stride, padding, count_include_pad=True):
+        self.geometry = _Geometry("avg_pool2d_grad", in_shape, kernel_size, stride, padding, 1)
+        self.count_include_pad = bool(count_include_pad)
+
+    def forward(self, grad):
+        g = self.geometry
+        n, c, h, w = g.in_shape
+        kh, kw = g.kernel_size
+        div = _avg_divisors(g, self.count_include_pad, grad.dtype)
+        scaled = (grad / div).reshape(n * c, 1, -1)  # (N*C, 1, OH*OW)
+        cols = np.broadcast_to(scaled, (n * c, kh * kw, scaled.shape[-1]))
+        dx = Col2Im((n * c, 1, h, w), g.kernel_size, g.stride, g.padding).forward(cols)
+        return dx.reshape(n, c, h, w)
+
+    def native(self, grad):
+        if grad.dtype != np.float32:
+            return None
+        g = self.geometry
+        return _native_conv().avg_pool2d_backward(
+            grad, g.in_shape[2:], g.kernel_size, g.stride, g.padding, self.count_include_pad
+        )
+
+    def backward(self, inputs, out, grad):
+        g = self.geometry
+        op = AvgPool2dOp(g.in_shape, g.kernel_size, g.stride, g.padding, self.count_include_pad)
+        return (dispatch.apply(op, grad),)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
@@ -307,7 +587,19 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
         raise ValueError(
             f"max_pool2d: padding {padding} must be at most half the kernel size {kernel_size}"
         )
-    return dispatch.apply(MaxPool2dOp(x.shape, k, stride, p, dilation), x)
+    op = MaxPool2dOp(x.shape, k, stride, p, dilation)
+    g = op.geometry
+    for axis, name in ((0, "row"), (1, "column")):
+        size, kk, s, pp, d = (x.shape[2 + axis], k[axis], g.stride[axis], p[axis], g.dilation[axis])
+        for o in range(g.out_hw[axis]):
+            if not any(0 <= o * s + i * d - pp < size for i in range(kk)):
+                # Dilated taps can straddle a small image: no element to take the max of.
+                raise ValueError(
+                    f"max_pool2d: the window of output {name} {o} lies entirely in the padding "
+                    f"(kernel_size {kernel_size}, dilation {dilation}, padding {padding}, "
+                    f"input shape {x.shape})"
+                )
+    return dispatch.apply(op, x)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
@@ -330,20 +622,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool =
         raise ValueError(
             f"avg_pool2d: padding {padding} must be at most half the kernel size {kernel_size}"
         )
-    n, c, h, w = x.shape
-    # Every channel is pooled the same way: fold the channels into the batch and im2col once.
-    op = Im2Col((n * c, 1, h, w), k, stride, p)
-    oh, ow = op.geometry.out_hw
-    cols = dispatch.apply(op, x.reshape(n * c, 1, h, w))  # (N*C, kh*kw, OH*OW)
-    if count_include_pad or p == (0, 0):
-        pooled = cols.mean(axis=1)
-    else:
-        ones = np.ones((1, 1, h, w), dtype=x.dtype)
-        counts = (
-            Im2Col((1, 1, h, w), k, stride, p).forward(ones).sum(axis=1)
-        )  # (1, OH*OW) real pixels
-        pooled = cols.sum(axis=1) / Tensor(counts, dtype=x.dtype)
-    return pooled.reshape(n, c, oh, ow)
+    return dispatch.apply(AvgPool2dOp(x.shape, k, stride, p, count_include_pad), x)
 
 
 def global_avg_pool2d(x, keepdims: bool = False) -> Tensor:
@@ -395,8 +674,14 @@ def adaptive_avg_pool2d(x, output_size) -> Tensor:
 __all__ = [
     "Im2Col",
     "Col2Im",
+    "Conv2dOp",
+    "Conv2dGradInput",
+    "Conv2dGradWeight",
+    "Conv2dGradBias",
     "MaxPool2dOp",
     "MaxPoolScatter",
+    "AvgPool2dOp",
+    "AvgPool2dGrad",
     "conv_output_size",
     "im2col",
     "col2im",
