@@ -11,7 +11,7 @@ PYBIND11_MODULE(_C, m) {
     tt::register_runtime(m);     // runtime.cpp: isa(), threads, build_info()
     tt::register_gemm(m);        // gemm.cpp: gemm, gemm_naive, bmm
     tt::register_copy(m);        // copy.cpp: contiguous, transpose2d (+ naive references)
-    tt::register_conv(m);        // conv.cpp: conv2d forward, grad input, grad weight
+    tt::register_conv(m);        // conv.cpp: conv2d forward, grad input, grad weight, grad bias
     tt::register_pool(m);        // pool.cpp: max and average pooling
     tt::register_norm(m);        // norm.cpp: batchnorm and layernorm
     tt::register_softmax(m);     // softmax.cpp: softmax, log-softmax, fused softmax-cross-entropy
