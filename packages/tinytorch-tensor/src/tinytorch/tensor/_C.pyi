@@ -722,7 +722,7 @@ def cross_entropy_backward_naive(
 
 # (end of softmax)
 
-# --- activation: GELU (csrc/activation.cpp) -------------------------------------------------------
+# --- activation: ReLU, GELU (csrc/activation.cpp) -------------------------------------------------
 
 def gelu_tanh(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """GELU, tanh approximation, elementwise on a float32 array of any shape.
@@ -780,6 +780,28 @@ def gelu_erf_backward_naive(
 
 def erf_naive(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Reference for `erf`: std::erf per element, one thread."""
+
+def relu(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``max(x, 0)`` elementwise on a float32 array of any shape, threaded; NaN stays NaN.
+
+    Returns a new C-contiguous array of x's shape. Raises TypeError unless x is float32.
+    """
+
+def relu_backward(
+    x: npt.NDArray[np.float32], grad: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """``grad`` where ``x > 0``, else 0: ReLU's backward in one pass.
+
+    Same errors as `gelu_tanh_backward`.
+    """
+
+def relu_naive(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Reference for `relu`: a plain loop, one thread."""
+
+def relu_backward_naive(
+    x: npt.NDArray[np.float32], grad: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """Reference for `relu_backward`: a plain loop, one thread."""
 
 # (end of activation)
 

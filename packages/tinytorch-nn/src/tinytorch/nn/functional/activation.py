@@ -70,8 +70,34 @@ class ReLUOp(dispatch.Op):
     def forward(self, x):
         return np.maximum(x, 0)
 
+    def native(self, x):
+        return _native().relu(x) if x.dtype == _F32 else None
+
     def backward(self, inputs, out, grad):
-        return (where(inputs[0] > 0, grad, 0.0),)
+        return (dispatch.apply(ReLUBackwardOp(), inputs[0], grad),)
+
+
+class ReLUBackwardOp(dispatch.Op):
+    """grad where x > 0, else 0, for inputs (x, grad): ReLU's backward as one fused op.
+
+    The numpy reference is ``where(x > 0, grad, 0)``; the float32 kernel does it in one threaded
+    pass without the bool temporary. Its own backward: linear in grad (the same mask), and zero
+    almost everywhere in x (the step's derivative), so no gradient flows to x.
+    """
+
+    name = "relu_backward"
+
+    def forward(self, x, g):
+        return np.where(x > 0, g, g.dtype.type(0))
+
+    def native(self, x, g):
+        if not _all_f32(x, g) or x.shape != g.shape:
+            return None
+        return _native().relu_backward(x, g)
+
+    def backward(self, inputs, out, grad):
+        x, g = inputs
+        return None, dispatch.apply(ReLUBackwardOp(), x, grad) if g.requires_grad else None
 
 
 class LeakyReLUOp(dispatch.Op):

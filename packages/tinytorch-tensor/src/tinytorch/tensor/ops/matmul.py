@@ -37,6 +37,10 @@ class Matmul(Op):
             # (..., M, K) @ (K, N): fold the batch into M and run one big GEMM, which
             # keeps both cores busy even when each batch item is a small matrix.
             # Sizes are spelled out: reshape(-1, 0) is ambiguous and fails when K == 0.
+            if a.ndim == 2:
+                # The GEMM's own array, not a reshape view of it: autograd hands an array that
+                # owns its memory to .grad as it is, and copies a view.
+                return C.gemm(a, b)
             out = C.gemm(a.reshape(math.prod(a.shape[:-1]), k), b)
             return out.reshape(a.shape[:-1] + (n,))
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
