@@ -252,3 +252,45 @@ def test_the_docs_have_a_block_for_every_case():
     for case in runner.CASES:
         assert text.count(f"<!-- bench:{case}:start -->") == 1, case
         assert text.count(f"<!-- bench:{case}:end -->") == 1, case
+
+
+# --- the CIFAR-10 recipe -----------------------------------------------------------------------
+
+CIFAR = ROOT / "benchmarks" / "cifar10.py"
+
+
+def run_cifar(*args: str, cwd: Path):
+    env = dict(os.environ)
+    env.pop("TINYTORCH_BACKEND", None)
+    return subprocess.run(
+        [sys.executable, str(CIFAR), *args], capture_output=True, text=True, env=env,
+        cwd=cwd, timeout=300,
+    )
+
+
+def test_cifar10_recipe_runs_end_to_end_on_a_tiny_archive(tmp_path):
+    """The whole recipe (whitening, lookahead from epoch 3, TTA) on 60 + 12 synthetic images."""
+    from tinytorch.data import write_cifar10_archive
+
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    write_cifar10_archive(archive, images_per_batch=12)
+    out = tmp_path / "run"
+    proc = run_cifar(
+        "--archive", str(archive), "--root", str(tmp_path / "root"), "--epochs", "4",
+        "--widths", "8,8,16", "--batch-size", "16", "--out", str(out), cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs"] == 4 and summary["widths"] == [8, 8, 16]
+    per_epoch = summary["test_accuracy_per_epoch"]
+    assert len(per_epoch) == 4 and all(0 <= a <= 1 for a in per_epoch)
+    assert 0 <= summary["test_accuracy_tta"] <= 1
+    assert len(summary["epoch_s"]) == 4 and all(positive(t) for t in summary["epoch_s"])
+    assert (out / "history.json").is_file()
+    assert "epoch 4/4" in proc.stdout
+
+
+def test_cifar10_recipe_rejects_bad_widths(tmp_path):
+    proc = run_cifar("--widths", "64,256", "--out", str(tmp_path / "run"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--widths: three positive channel counts, got '64,256'" in proc.stderr

@@ -4,7 +4,7 @@
 1. A short tensor tour: creation, broadcasting, views vs copies (nbytes, shares_memory),
    a matmul checked against numpy on both backends.
 2. Training. With CIFAR-10 under the data root (``TINYTORCH_DATA``, else ~/.cache/tinytorch),
-   the project's CIFAR-10 recipe (`benchmarks/cifar10.py`, about 19 minutes on 2 cores).
+   the project's CIFAR-10 recipe (`benchmarks/cifar10.py`, about 47 minutes on 2 cores).
    Otherwise, on data that needs no download: scikit-learn's digits when it is installed,
    else a synthetic 3-class spiral set, with an MLP, the Trainer and Adam. The job prints the
    accuracy and writes the history (JSON, and a PNG plot when matplotlib is installed).
