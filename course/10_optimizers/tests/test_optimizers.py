@@ -87,8 +87,9 @@ def test_sgd_updates_in_place_and_leaves_the_gradient_alone():
 # ------------------------------------------------------------------ task adam
 
 
-def _adam_ref(p, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False,
-              amsgrad=False):
+def _adam_ref(
+    p, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False, amsgrad=False
+):
     p = p.astype(np.float64)
     m, v, vmax = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
     b1, b2 = betas

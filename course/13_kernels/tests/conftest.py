@@ -7,6 +7,6 @@ import tinytorch.tensor as tt
 @pytest.fixture(autouse=True)
 def native_backend():
     if not tt.backend.native_available():
-        pytest.fail("module 13 needs the C++ extension tinytorch.tensor._C (rebuild tinytorch-tensor)")
+        pytest.fail("module 13 needs the C++ extension tinytorch.tensor._C (rebuild it)")
     with tt.use_backend("native"):
         yield
