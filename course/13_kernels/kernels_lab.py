@@ -15,9 +15,10 @@
 # # Module 13 lab: a vectorised, threaded C++ kernel
 #
 # You write the ReLU forward and backward kernels in
-# `packages/tinytorch-tensor/csrc/activation.cpp`: the vector lane code (`apply<W, kRelu>` / `apply<W, kReluBw>`, run 16, 8 or 4 floats at a
-# time for AVX-512, AVX2 or SSE/NEON) and the one-thread naive twins. After an edit, rebuild:
-# `python tools/dev.py setup` (it rebuilds only the extension, incrementally). This lab checks
+# `packages/tinytorch-tensor/csrc/activation.cpp`: the vector lane code (`apply<W, kRelu>` /
+# `apply<W, kReluBw>`, run 16, 8 or 4 floats at a time for AVX-512, AVX2 or SSE/NEON) and the
+# one-thread naive twins. After an edit, rebuild: `python tools/dev.py setup` (it rebuilds
+# only the extension, incrementally). This lab checks
 # your kernels against numpy and measures what vectors and threads buy.
 
 # %%
