@@ -15,9 +15,9 @@ import tinytorch.tensor as tt
 from tinytorch import nn
 from tinytorch.tensor import _C
 
-# empty, one element, shorter than a vector, vector + tail, several vectors, large enough to be
-# split between threads (and not a multiple of 16)
-SIZES = [0, 1, 7, 16, 37, 1000, (1 << 16) + 5]
+# one element, shorter than a vector, vector + tail, several vectors, large enough to be split
+# between threads (and not a multiple of 16); empty arrays are checked in the shape test
+SIZES = [1, 7, 16, 37, 1000, (1 << 16) + 5]
 
 
 def _x(n, seed=0):
@@ -61,6 +61,8 @@ def test_relu_keeps_the_shape_and_takes_strided_input():
     np.testing.assert_array_equal(_C.relu(x), np.maximum(x, 0))
     xt = x.transpose(2, 0, 1)  # not contiguous: the binding makes a C-contiguous copy
     np.testing.assert_array_equal(_C.relu(xt), np.maximum(xt, 0))
+    empty = np.zeros((0, 3), np.float32)
+    assert _C.relu(empty).shape == (0, 3) and _C.relu_backward(empty, empty).shape == (0, 3)
 
 
 def test_relu_layer_runs_the_kernel_forward_and_backward():
