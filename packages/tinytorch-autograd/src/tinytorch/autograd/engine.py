@@ -49,6 +49,7 @@ def backward(root: Tensor, grad=None, create_graph: bool = False) -> None:
     node_grads: dict[int, Tensor] = {id(root._node): grad}  # keyed by node: non-leaves
     leaf_grads: dict[int, tuple[Tensor, Tensor]] = {}  # keyed by tensor: leaves
     with enable_grad() if create_graph else no_grad():
+        # BEGIN SOLUTION 09 backward
         for node in reversed(walk(root)):
             g = node_grads.pop(id(node), None)
             if g is None:
@@ -71,6 +72,7 @@ def backward(root: Tensor, grad=None, create_graph: bool = False) -> None:
                     node_grads[key] = ig if key not in node_grads else node_grads[key] + ig
         for leaf, g in leaf_grads.values():
             _accumulate(leaf, g, create_graph)
+        # END SOLUTION
 
 
 def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
@@ -82,4 +84,7 @@ def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
         if not (g.data.flags.owndata and g.data.flags.writeable):
             g = g.clone()
         g = g.detach()
+    # BEGIN SOLUTION 09 backward
+    # a second backward adds to what is there (zero_grad clears it between steps)
     leaf.grad = g if leaf.grad is None else leaf.grad + g
+    # END SOLUTION

@@ -78,9 +78,12 @@ def walk(root: Tensor) -> list[Node]:
     Iterative, so that deep graphs (a long RNN, many training steps chained) cannot
     overflow Python's recursion limit.
     """
+    # BEGIN SOLUTION 09 topo_sort
     order: list[Node] = []
     if root._node is None:
         return order
+    # Depth-first, with an explicit stack: a node is pushed twice, once to expand its inputs
+    # and once (expanded=True) to be emitted after all of them.
     seen: set[int] = set()
     stack: list[tuple[Node, bool]] = [(root._node, False)]
     while stack:
@@ -96,6 +99,7 @@ def walk(root: Tensor) -> list[Node]:
             if inp._node is not None and id(inp._node) not in seen:
                 stack.append((inp._node, False))
     return order
+    # END SOLUTION
 
 
 @dataclass

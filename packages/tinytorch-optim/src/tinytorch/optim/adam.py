@@ -94,7 +94,7 @@ class Adam(Optimizer):
                 state["exp_avg_sq"] = np.zeros_like(p.data)  # v: (same shape as p)
                 if amsgrad:
                     state["max_exp_avg_sq"] = np.zeros_like(p.data)
-            # BEGIN SOLUTION
+            # BEGIN SOLUTION 10 adam
             if C is not None and self._fused_update(C, p, g, state, group):
                 continue  # one C++ call did the whole update (see _fused_update)
             state["step"] += 1

@@ -53,7 +53,7 @@ def clip_grad_norm_(
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not grads:
         return Tensor(np.float32(0.0))
-    # BEGIN SOLUTION
+    # BEGIN SOLUTION 10 clip_grad_norm
     # total = || (||g_1||, ||g_2||, ...) ||_p  ==  || concat(g_1, g_2, ...) ||_p
     if norm_type == math.inf:
         norms = [np.max(np.abs(g)) if g.size else 0.0 for g in grads]

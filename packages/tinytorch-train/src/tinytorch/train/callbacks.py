@@ -118,25 +118,29 @@ class EarlyStopping(Callback):
 
     def improved(self, value: float) -> bool:
         """Whether ``value`` beats the best so far by more than ``min_delta``."""
+        # BEGIN SOLUTION 11 early_stopping
         if self.best is None:
             return not math.isnan(value)
         if self.mode == "min":
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
+        # END SOLUTION
 
     def step(self, value: float) -> bool:
         """Record one epoch's value; returns True when training should stop."""
+        # BEGIN SOLUTION 11 early_stopping
         value = float(value)
         epoch = self.epochs_seen
         self.epochs_seen += 1
         if self.improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             return False
-        self.wait += 1
+        self.wait += 1  # one more epoch without improvement
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             return True
         return False
+        # END SOLUTION
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict[str, Any]) -> None:
         """Read ``logs[monitor]`` and set ``trainer.stop_training`` when patience runs out."""

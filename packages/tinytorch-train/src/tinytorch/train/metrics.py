@@ -177,15 +177,19 @@ class Accuracy(Metric):
 
     def update(self, outputs, targets) -> None:
         """Count the correct predictions of a batch."""
-        p, t = to_labels(outputs), _targets(targets)
+        # BEGIN SOLUTION 11 accuracy
+        p, t = to_labels(outputs), _targets(targets)  # class labels, both (N,)
         if p.shape != t.shape:
             raise ValueError(f"Accuracy: {p.shape[0]} predictions but {t.shape[0]} targets")
         self.correct += int((p == t).sum())
         self.total += int(t.size)
+        # END SOLUTION
 
     def compute(self) -> float:
         """Correct / total (0.0 before any update)."""
+        # BEGIN SOLUTION 11 accuracy
         return self.correct / self.total if self.total else 0.0
+        # END SOLUTION
 
 
 class TopKAccuracy(Metric):

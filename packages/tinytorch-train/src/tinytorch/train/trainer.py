@@ -551,6 +551,8 @@ class Trainer:
         for batch in loader:
             x, y = _split_batch(batch)
             x, y = _as_tensor(x), _as_tensor(y)
+            # BEGIN SOLUTION 11 train_step
+            # one optimizer step: clear old gradients, forward, loss, backward, (clip), update
             self.optimizer.zero_grad()
             out = self.model(x)
             loss = self.loss_fn(out, y)
@@ -558,6 +560,7 @@ class Trainer:
             if self.grad_clip is not None:
                 clip_grad_norm_(params, self.grad_clip)
             self.optimizer.step()
+            # END SOLUTION
             if self.scheduler is not None and self.scheduler_step == "batch":
                 self.scheduler.step()
             self.global_step += 1

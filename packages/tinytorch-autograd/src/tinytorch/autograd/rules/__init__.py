@@ -39,6 +39,7 @@ def unbroadcast(grad, shape: tuple[int, ...]):
     If ``x`` of shape (3, 1) was broadcast to (2, 3, 4), each of its elements fed
     8 outputs, so its gradient is the sum over axis 0 (added) and axis 2 (stretched).
     """
+    # BEGIN SOLUTION 09 unbroadcast
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
@@ -48,6 +49,7 @@ def unbroadcast(grad, shape: tuple[int, ...]):
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape)
+    # END SOLUTION
 
 
 from . import elementwise, indexing, matmul, reduce, shape  # noqa: E402,F401  (they register)

@@ -22,14 +22,18 @@ def _sub(op, inputs, out, g):
 
 @register(E.Mul)
 def _mul(op, inputs, out, g):
+    # BEGIN SOLUTION 09 rules
     a, b = inputs
     return unbroadcast(g * b, a.shape), unbroadcast(g * a, b.shape)
+    # END SOLUTION
 
 
 @register(E.Div)
 def _div(op, inputs, out, g):
+    # BEGIN SOLUTION 09 rules
     a, b = inputs
     return unbroadcast(g / b, a.shape), unbroadcast(-g * a / (b * b), b.shape)
+    # END SOLUTION
 
 
 @register(E.Pow)
@@ -73,12 +77,16 @@ def _neg(op, inputs, out, g):
 
 @register(E.Exp)
 def _exp(op, inputs, out, g):
+    # BEGIN SOLUTION 09 rules
     return (g * out,)
+    # END SOLUTION
 
 
 @register(E.Log)
 def _log(op, inputs, out, g):
+    # BEGIN SOLUTION 09 rules
     return (g / inputs[0],)
+    # END SOLUTION
 
 
 @register(E.Sqrt)

@@ -9,8 +9,10 @@ from . import register, unbroadcast
 
 @register(Matmul)
 def _matmul(op, inputs, out, g):
+    # BEGIN SOLUTION 09 rules
     a, b = inputs  # a: (..., M, K), b: (..., K, N), g: (..., M, N)
     ga = g @ b.transpose(-1, -2) if a.requires_grad else None  # (..., M, K)
     gb = a.transpose(-1, -2) @ g if b.requires_grad else None  # (..., K, N)
     return (None if ga is None else unbroadcast(ga, a.shape),
             None if gb is None else unbroadcast(gb, b.shape))
+    # END SOLUTION
