@@ -78,12 +78,11 @@ def topological_order(modules: list[Module]) -> list[str]:
     deps = {m.id: set(m.prerequisites) & {x.id for x in modules} for m in modules}
     order: list[str] = []
     while deps:
-        ready = sorted(i for i, d in deps.items() if not d - set(order))
+        ready = [i for i, d in deps.items() if not d - set(order)]
         if not ready:
             raise ValueError(f"course graph: cycle among modules {sorted(deps)}")
-        order.extend(ready)
-        for i in ready:
-            del deps[i]
+        order.append(min(ready))  # the lowest ready id: the course's own order when it is valid
+        del deps[order[-1]]
     return order
 
 

@@ -62,7 +62,7 @@ def gflops(n: int, backend: str) -> float:
 
 backends = ["numpy"] + (["native"] if tt.native_available() else [])
 for n in (128, 512):
-    print(n, {be: round(gflops(n, be), 1) for be in backends}, "GFLOP/s")
+    print(n, {be: f"{gflops(n, be):.3g}" for be in backends}, "GFLOP/s")
 
 # %% [markdown]
 # ## Check yourself
