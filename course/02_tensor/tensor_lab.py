@@ -89,7 +89,7 @@ for n in (128, 256, 512):
     for be in ("numpy", "native") if tt.native_available() else ("numpy",):
         with tt.use_backend(be):
             s = time_it(lambda a=a, b=b: a @ b)
-        row.append(f"{be}: {s * 1e3:.2f} ms ({2 * n**3 / s / 1e9:.1f} GFLOP/s)")
+        row.append(f"{be}: {s * 1e3:.2f} ms ({2 * n**3 / s / 1e9:.3g} GFLOP/s)")
     print("  ".join(row))
 
 # %% [markdown]

@@ -104,7 +104,7 @@ for name, f in (("relu", F.relu), ("sigmoid", F.sigmoid), ("softmax", F.softmax)
             for _ in range(5):
                 f(x)
             s = (time.perf_counter() - t0) / 5
-        print(f"{name:<8} {be:<7} {s * 1e3:6.2f} ms  {2 * x.nbytes / s / 1e9:5.1f} GB/s moved")
+        print(f"{name:<8} {be:<7} {s * 1e3:6.2f} ms  {2 * x.nbytes / s / 1e9:.3g} GB/s moved")
 
 # %% [markdown]
 # ## Check yourself

@@ -98,7 +98,7 @@ for be in ("numpy", "native") if tt.native_available() else ("numpy",):
         for _ in range(10):
             layer(x)
         s = (time.perf_counter() - t0) / 10
-    print(f"{be:<7} {s * 1e3:.3f} ms  {2 * 256 * 784 * 128 / s / 1e9:.1f} GFLOP/s")
+    print(f"{be:<7} {s * 1e3:.3f} ms  {2 * 256 * 784 * 128 / s / 1e9:.3g} GFLOP/s")
 
 # %% [markdown]
 # ## Check yourself

@@ -88,7 +88,7 @@ for sizes in ([784, 128, 10], [784, 512, 512, 10], [784, 1024, 1024, 10]):
                 m(x)
             s = (time.perf_counter() - t0) / 5
         flops = 2 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
-        print(f"{str(sizes):<22} {be:<7} {s * 1e3:6.2f} ms {flops / s / 1e9:6.1f} GFLOP/s")
+        print(f"{str(sizes):<22} {be:<7} {s * 1e3:6.2f} ms {flops / s / 1e9:.3g} GFLOP/s")
 
 # %% [markdown]
 # ## Check yourself

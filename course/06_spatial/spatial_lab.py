@@ -74,7 +74,7 @@ for be in ("numpy", "native") if tt.native_available() else ("numpy",):
         for _ in range(3):
             F.conv2d(x, w)
         s = (time.perf_counter() - t0) / 3
-    print(f"conv2d {be:<7} {s * 1e3:7.2f} ms  {flops / s / 1e9:6.1f} GFLOP/s")
+    print(f"conv2d {be:<7} {s * 1e3:7.2f} ms  {flops / s / 1e9:.3g} GFLOP/s")
 
 # %% [markdown]
 # ## Pooling: max keeps the strongest response, average smooths
