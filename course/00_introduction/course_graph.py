@@ -158,7 +158,10 @@ def draw_png(modules: list[Module], path: str | Path) -> Path:
         for pre in m.prerequisites:
             if pre in pos:
                 ax.annotate(
-                    "", pos[m.id], pos[pre], arrowprops={"arrowstyle": "->", "color": "0.3"}
+                    "",
+                    pos[m.id],
+                    pos[pre],
+                    arrowprops={"arrowstyle": "-|>", "color": "0.3", "shrinkA": 32, "shrinkB": 32},
                 )
         for p in m.packages:
             ax.plot(*zip(pos[m.id], ppos[p], strict=True), ls=":", color="tab:orange", lw=0.8)
