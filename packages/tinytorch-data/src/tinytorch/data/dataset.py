@@ -99,10 +99,12 @@ class TensorDataset(Dataset):
         return len(self.arrays[0])
 
     def __getitem__(self, index):
+        # BEGIN SOLUTION 08 dataset
         items = [a[index] for a in self.arrays]
         if self.transform is not None:
             items[0] = self.transform(items[0])
         return tuple(items)
+        # END SOLUTION
 
     def gather(self, indices: np.ndarray) -> tuple:
         """A whole batch: one fancy index per array (vectorised), then the transform once.
@@ -112,10 +114,12 @@ class TensorDataset(Dataset):
             >>> ds.gather(np.array([3, 1]))[0].tolist()
             [30, 10]
         """
+        # BEGIN SOLUTION 08 dataset
         items = [a[indices] for a in self.arrays]
         if self.transform is not None:
             items[0] = self.transform(items[0])
         return tuple(items)
+        # END SOLUTION
 
 
 class Subset(Dataset):

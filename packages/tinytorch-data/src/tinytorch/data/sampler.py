@@ -93,10 +93,12 @@ class RandomSampler(Sampler):
         self.generator = generator
 
     def indices(self) -> np.ndarray:
+        # BEGIN SOLUTION 08 shuffle
         rng = resolve(self.generator)
         if self.replacement:
             return rng.integers(0, self.n, size=self.num_samples, dtype=np.int64)
         return rng.permutation(self.n).astype(np.int64)[: self.num_samples]
+        # END SOLUTION
 
     def __len__(self) -> int:
         return self.num_samples
@@ -125,6 +127,7 @@ class BatchSampler:
 
     def batches(self) -> list[np.ndarray]:
         """One epoch's batches (draws the sampler's order once)."""
+        # BEGIN SOLUTION 08 batching
         if hasattr(self.sampler, "indices"):
             idx = np.asarray(self.sampler.indices(), dtype=np.int64)
         else:
@@ -132,10 +135,13 @@ class BatchSampler:
         n = len(idx)
         stop = n - n % self.batch_size if self.drop_last else n
         return [idx[i : i + self.batch_size] for i in range(0, stop, self.batch_size)]
+        # END SOLUTION
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter(self.batches())
 
     def __len__(self) -> int:
+        # BEGIN SOLUTION 08 batching
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        # END SOLUTION

@@ -124,11 +124,13 @@ class Normalize:
             raise ValueError(
                 f"Normalize: expected (C, H, W) or (N, C, H, W), got shape {arr.shape}"
             )
+        # BEGIN SOLUTION 08 transforms
         c = arr.shape[-3]
         if self.mean.size not in (1, c):
             raise ValueError(f"Normalize: {self.mean.size} means for {c} channels")
         out = (arr.astype(np.float32) - self.mean[:, None, None]) / self.std[:, None, None]
         return _wrap(out.astype(np.float32, copy=False), was_tensor)
+        # END SOLUTION
 
     def __repr__(self) -> str:
         return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
@@ -208,6 +210,7 @@ class RandomCrop:
                         f"got shape {arr.shape}"
                     )
                 batch = np.pad(batch, widths, mode=self.padding_mode)
+        # BEGIN SOLUTION 08 transforms
         n, _, height, width = batch.shape
         top, left = self.offsets(n, height, width)
         windows = np.lib.stride_tricks.sliding_window_view(batch, self.size, axis=(2, 3))
@@ -215,6 +218,7 @@ class RandomCrop:
         out = windows[np.arange(n), :, top, left]  # (N, C, h, w)
         out = np.ascontiguousarray(out)
         return _wrap(out[0] if single else out, was_tensor)
+        # END SOLUTION
 
     def __repr__(self) -> str:
         mode = "" if self.padding_mode == "constant" else f", padding_mode={self.padding_mode!r}"
@@ -239,9 +243,11 @@ class RandomHorizontalFlip:
     def __call__(self, x):
         arr, was_tensor = _unwrap(x)
         batch, single = _batched(arr, "RandomHorizontalFlip")
+        # BEGIN SOLUTION 08 transforms
         flip = resolve(self.generator).random(len(batch)) < self.p
         out = np.where(flip[:, None, None, None], batch[..., ::-1], batch)
         return _wrap(out[0] if single else out, was_tensor)
+        # END SOLUTION
 
     def __repr__(self) -> str:
         return f"RandomHorizontalFlip(p={self.p})"

@@ -84,8 +84,10 @@ class MultiHeadAttention(Module):
             init.zeros_(self.out_proj.bias)
 
     def _split_heads(self, x: Tensor) -> Tensor:
+        # BEGIN SOLUTION 07 multihead
         b, t, _ = x.shape
         return x.reshape(b, t, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
+        # END SOLUTION
 
     def _check(self, what: str, x) -> Tensor:
         x = as_tensor(x, "MultiHeadAttention")
@@ -135,6 +137,7 @@ class MultiHeadAttention(Module):
                     f"{self._short_repr()}: mask of shape {mask.shape} does not broadcast to the "
                     f"attention scores' shape {scores_shape} (batch, heads, queries T, keys S)"
                 )
+        # BEGIN SOLUTION 07 multihead
         q = self._split_heads(self.q_proj(query))  # (B, H, T, D)
         k = self._split_heads(self.k_proj(key))  # (B, H, S, D)
         v = self._split_heads(self.v_proj(value))  # (B, H, S, D)
@@ -153,6 +156,7 @@ class MultiHeadAttention(Module):
         out = out.transpose(1, 2).reshape(b, t, c)  # heads side by side again: (B, T, C)
         out = self.out_proj(out)
         return (out, weights) if return_weights else out
+        # END SOLUTION
 
     def extra_repr(self) -> str:
         extra = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"

@@ -100,9 +100,11 @@ class Sequential(Module):
         return self
 
     def forward(self, x):
+        # BEGIN SOLUTION 05 sequential
         for m in self._modules.values():
             x = m(x)
         return x
+        # END SOLUTION
 
 
 class ModuleList(Module):
@@ -301,6 +303,7 @@ class MLP(Sequential):
         for s in sizes:
             if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
                 raise ValueError(f"MLP: every size must be a positive int, got {sizes!r}")
+        # BEGIN SOLUTION 05 mlp
         layers: list[Module] = []
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             layers.append(Linear(a, b, bias=bias))
@@ -311,6 +314,7 @@ class MLP(Sequential):
         out = _activation(output_activation, "output_activation")
         if out is not None:
             layers.append(out)
+        # END SOLUTION
         super().__init__(*layers)
         self.sizes = sizes
 

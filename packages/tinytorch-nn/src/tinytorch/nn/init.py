@@ -79,12 +79,14 @@ def calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
         >>> calculate_fan_in_and_fan_out(tt.zeros(16, 3, 5, 5))
         (75, 400)
     """
+    # BEGIN SOLUTION 04 init
     if tensor.ndim < 2:
         raise ValueError(
             f"fan in and fan out need a tensor with at least 2 dimensions, got shape {tuple(tensor.shape)}"
         )
     receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+    # END SOLUTION
 
 
 def _fan(tensor: Tensor, mode: str) -> int:
@@ -151,9 +153,11 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor
     Example: ``xavier_uniform_(layer.weight, gain=calculate_gain("tanh"))``.
     """
     _float_check("xavier_uniform_", tensor)
+    # BEGIN SOLUTION 04 init
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return _fill(tensor, resolve(generator).uniform(-bound, bound, tensor.shape))
+    # END SOLUTION
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
@@ -183,9 +187,11 @@ def kaiming_uniform_(
     Example: ``kaiming_uniform_(layer.weight, nonlinearity="relu")``.
     """
     _float_check("kaiming_uniform_", tensor)
+    # BEGIN SOLUTION 04 init
     fan = _fan(tensor, mode)
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan) if fan else 0.0
     return _fill(tensor, resolve(generator).uniform(-bound, bound, tensor.shape))
+    # END SOLUTION
 
 
 def kaiming_normal_(

@@ -39,6 +39,7 @@ from .creation import (
     zeros_like,
 )
 from .dtypes import SUPPORTED_DTYPES, bool_, float32, float64, int64, result_type
+from .info import check_python, system_info
 from .ops.elementwise import (
     abs,
     add,
@@ -96,5 +97,5 @@ __all__ = [
     "min", "argmax", "argmin", "var", "std", "any", "all", "reshape", "view", "flatten",
     "transpose", "permute", "expand", "broadcast_to", "squeeze", "unsqueeze", "concatenate",
     "cat", "stack", "getitem", "setitem", "matmul", "contiguous", "shares_memory", "Generator",
-    "default_generator", "manual_seed",
+    "default_generator", "manual_seed", "system_info", "check_python",
 ]

@@ -22,6 +22,7 @@ def to_array(data, dtype=None, op: str = "tensor", copy: bool = True) -> np.ndar
     dtype unless ``dtype`` is given; narrow integers widen to int64. With
     ``copy=False`` an ndarray of the right dtype is used as is (shared memory).
     """
+    # BEGIN SOLUTION 02 tensor_data
     if isinstance(data, Tensor):
         data = data.data
     want = as_dtype(dtype, op) if dtype is not None else None
@@ -44,6 +45,7 @@ def to_array(data, dtype=None, op: str = "tensor", copy: bool = True) -> np.ndar
     else:
         target = canonical_dtype(arr.dtype, op)
     return arr.astype(target, copy=False)
+    # END SOLUTION
 
 
 class Tensor:

@@ -46,8 +46,10 @@ def causal_mask(t: int, s: int | None = None) -> Tensor:
         >>> causal_mask(3).tolist()
         [[True, False, False], [True, True, False], [True, True, True]]
     """
+    # BEGIN SOLUTION 07 masked
     s = t if s is None else s
     return Tensor(np.tril(np.ones((t, s), dtype=bool)))
+    # END SOLUTION
 
 
 def padding_mask(lengths, max_len: int) -> Tensor:
@@ -141,6 +143,7 @@ def _fused_applies(q: Tensor, k: Tensor, v: Tensor, mask, dropout_p, return_weig
 def _composed(q, k, v, mask, is_causal, dropout_p, scale, return_weights, generator):
     """The reference path: matmul, mask, softmax, (dropout), matmul, each an op autograd records."""
     op = "scaled_dot_product_attention"
+    # BEGIN SOLUTION 07 masked
     scores = (q @ k.transpose(-2, -1)) * scale  # (..., T, S)
     if mask is not None:
         mask = as_tensor(mask, op)
@@ -171,6 +174,7 @@ def _composed(q, k, v, mask, is_causal, dropout_p, scale, return_weights, genera
         weights = weights * Tensor(keep / (1.0 - dropout_p), dtype=weights.dtype)
     out = weights @ v  # (..., T, Dv)
     return (out, weights) if return_weights else out
+    # END SOLUTION
 
 
 # ----------------------------------------------------------------------------- fused attention
@@ -187,11 +191,13 @@ def _as_4d(x: np.ndarray) -> np.ndarray:
 
 def _reference_scores(q, k, causal: bool, scale: float) -> np.ndarray:
     """scale * q @ k^T with -inf above the diagonal when causal: (..., T, S)."""
+    # BEGIN SOLUTION 07 scores
     s = np.matmul(q, np.swapaxes(k, -1, -2)) * np.asarray(scale, dtype=q.dtype)
     if causal:
         t, n = s.shape[-2:]
         s = np.where(np.tril(np.ones((t, n), dtype=bool)), s, np.asarray(-np.inf, dtype=s.dtype))
     return s
+    # END SOLUTION
 
 
 class FusedAttention(Op):
@@ -214,12 +220,14 @@ class FusedAttention(Op):
         self.lse: np.ndarray | None = None  # set by forward / native: (..., T)
 
     def forward(self, q, k, v):
+        # BEGIN SOLUTION 07 attention
         s = _reference_scores(q, k, self.causal, self.scale)
         m = s.max(axis=-1, keepdims=True)
         e = np.exp(s - m)
         total = e.sum(axis=-1, keepdims=True)
         self.lse = (m + np.log(total))[..., 0]
         return np.matmul(e / total, v)
+        # END SOLUTION
 
     def native(self, q, k, v):
         if not q.dtype == k.dtype == v.dtype == np.float32:

@@ -96,6 +96,7 @@ class Im2Col(Op):
         self.geometry = _Geometry("im2col", in_shape, kernel_size, stride, padding, dilation)
 
     def forward(self, x):
+        # BEGIN SOLUTION 06 im2col
         g = self.geometry
         n, c, _, _ = x.shape
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = g.kernel_size, g.stride, g.padding, g.dilation
@@ -107,6 +108,7 @@ class Im2Col(Op):
         # The one copy: (N, C, kh, kw, OH, OW) in row-major order, read as (N, C*kh*kw, OH*OW).
         cols = np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))
         return cols.reshape(n, c * kh * kw, oh * ow)
+        # END SOLUTION
 
     def backward(self, inputs, out, grad):
         return (dispatch.apply(Col2Im(*self.geometry.args()), grad),)
@@ -226,6 +228,7 @@ class Conv2dOp(Op):
         self.geometry = _Geometry("conv2d", in_shape, kernel_size, stride, padding, dilation)
 
     def forward(self, x, weight, bias=None):
+        # BEGIN SOLUTION 06 conv2d
         g = self.geometry
         o = weight.shape[0]
         cols = Im2Col(*g.args()).forward(x)  # (N, C*kh*kw, OH*OW)
@@ -233,6 +236,7 @@ class Conv2dOp(Op):
         if bias is not None:
             out = out + bias.reshape(1, o, 1)  # not +=: a float64 bias promotes, as before
         return out.reshape(x.shape[0], o, *g.out_hw)
+        # END SOLUTION
 
     def native(self, x, weight, bias=None):
         if not _f32(x, weight, *(() if bias is None else (bias,))):
@@ -449,6 +453,7 @@ class MaxPool2dOp(Op):
         self.index: np.ndarray | None = None  # per-plane input index of each output's maximum
 
     def forward(self, x):
+        # BEGIN SOLUTION 06 max_pool
         g = self.geometry
         n, c, h, w = x.shape
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = g.kernel_size, g.stride, g.padding, g.dilation
@@ -469,6 +474,7 @@ class MaxPool2dOp(Op):
         cols = np.arange(ow) * sw + kj * dw - pw
         self.index = (rows * w + cols).astype(_plane_index_dtype(h, w))
         return out
+        # END SOLUTION
 
     def native(self, x):
         if x.dtype != np.float32:
@@ -508,6 +514,7 @@ class AvgPool2dOp(Op):
         self.count_include_pad = bool(count_include_pad)
 
     def forward(self, x):
+        # BEGIN SOLUTION 06 avg_pool
         g = self.geometry
         n, c, h, w = x.shape
         # Every channel is pooled the same way: fold the channels into the batch, im2col once.
@@ -516,6 +523,7 @@ class AvgPool2dOp(Op):
         )  # (N*C, kh*kw, OH*OW)
         div = _avg_divisors(g, self.count_include_pad, x.dtype).reshape(1, -1)
         return (cols.sum(axis=1) / div).reshape(n, c, *g.out_hw)
+        # END SOLUTION
 
     def native(self, x):
         if x.dtype != np.float32:

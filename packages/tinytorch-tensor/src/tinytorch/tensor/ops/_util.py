@@ -36,6 +36,7 @@ def cast_to(x, dt: np.dtype, op: str) -> Tensor:
 
 def broadcast_shape(op: str, *tensors: Tensor) -> tuple[int, ...]:
     """The broadcast shape of ``tensors``, or a ValueError naming ``op`` and every shape."""
+    # BEGIN SOLUTION 02 arithmetic
     shapes = [t.shape for t in tensors if t.shape]  # 0-d tensors (scalars) broadcast with anything
     if not shapes:
         return ()
@@ -46,6 +47,7 @@ def broadcast_shape(op: str, *tensors: Tensor) -> tuple[int, ...]:
     except ValueError:
         shown = " and ".join(str(s) for s in shapes)
         raise ValueError(f"{op}: shapes {shown} cannot be broadcast together") from None
+    # END SOLUTION
 
 
 def normalize_axis(op: str, axis: int, ndim: int) -> int:

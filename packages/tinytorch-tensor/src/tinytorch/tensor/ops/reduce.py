@@ -28,7 +28,9 @@ class Sum(Reduce):
     name = "sum"
 
     def forward(self, x):
+        # BEGIN SOLUTION 02 reduce
         return np.sum(x, axis=self.axis, keepdims=self.keepdims, dtype=None if is_floating(x.dtype) else int64)
+        # END SOLUTION
 
 
 class Mean(Reduce):
@@ -37,8 +39,10 @@ class Mean(Reduce):
     name = "mean"
 
     def forward(self, x):
+        # BEGIN SOLUTION 02 reduce
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.mean(x, axis=self.axis, keepdims=self.keepdims)
+        # END SOLUTION
 
 
 class Max(Reduce):
@@ -47,7 +51,9 @@ class Max(Reduce):
     name = "max"
 
     def forward(self, x):
+        # BEGIN SOLUTION 02 reduce
         return np.max(x, axis=self.axis, keepdims=self.keepdims)
+        # END SOLUTION
 
 
 class Min(Reduce):
@@ -65,8 +71,10 @@ class ArgMax(Reduce):
     name = "argmax"
 
     def forward(self, x):
+        # BEGIN SOLUTION 02 reduce
         axis = None if self.axis is None else self.axis[0]
         return np.argmax(x, axis=axis, keepdims=self.keepdims).astype(int64)
+        # END SOLUTION
 
 
 class ArgMin(Reduce):
@@ -89,8 +97,10 @@ class Var(Reduce):
         self.correction = correction
 
     def forward(self, x):
+        # BEGIN SOLUTION 02 reduce
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.var(x, axis=self.axis, keepdims=self.keepdims, ddof=self.correction)
+        # END SOLUTION
 
 
 class Any(Reduce):

@@ -74,6 +74,7 @@ class Concatenate(Op):
 
 def _infer_shape(op: str, x: Tensor, shape: tuple[int, ...]) -> tuple[int, ...]:
     """Resolve one -1 in ``shape`` and check the element count matches ``x``."""
+    # BEGIN SOLUTION 02 reshape
     if sum(1 for s in shape if s == -1) > 1:
         raise ValueError(f"{op}: only one dimension can be -1, got {shape}")
     if any(s < -1 for s in shape):
@@ -91,6 +92,7 @@ def _infer_shape(op: str, x: Tensor, shape: tuple[int, ...]) -> tuple[int, ...]:
             f"into shape {shape} ({known} elements)"
         )
     return shape
+    # END SOLUTION
 
 
 def reshape(x, *shape) -> Tensor:
@@ -146,12 +148,14 @@ def permute(x, *dims) -> Tensor:
 def transpose(x, dim0: int = -2, dim1: int = -1) -> Tensor:
     """Swap dimensions ``dim0`` and ``dim1`` (a view; the last two by default)."""
     x = as_tensor(x, "transpose")
+    # BEGIN SOLUTION 02 reshape
     if x.ndim < 2:
         return x
     d0, d1 = normalize_axis("transpose", dim0, x.ndim), normalize_axis("transpose", dim1, x.ndim)
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return apply(Permute(tuple(dims)), x)
+    # END SOLUTION
 
 
 def broadcast_to(x, shape) -> Tensor:
