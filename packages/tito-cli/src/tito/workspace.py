@@ -46,6 +46,9 @@ __all__ = [
     "UpdateReport",
     "install_workspace",
     "package_order",
+    "reflection_template",
+    "check_tasks_have_regions",
+    "merge_file",
 ]
 
 WORKSPACE_SCHEMA = 1
@@ -224,11 +227,25 @@ def build_tree(source: Path, course: Course | None = None) -> dict[str, bytes]:
         rel = f.relative_to(source).as_posix()
         data = f.read_bytes()
         tree[rel] = _stub_one(rel, data, course, lab=True) if f.resolve() in labs else data
+    for m in course.modules.values():  # a place for the reflection answers (tito grade)
+        rel = f"course/{m.dirname}/reflection.md"
+        if m.reflection and rel not in tree:
+            tree[rel] = reflection_template(m).encode("utf-8")
     ck = source / "tests" / "checkpoints"
     if ck.is_dir():
         for f in _walk(ck):
             tree[f.relative_to(source).as_posix()] = f.read_bytes()
     return tree
+
+
+def reflection_template(module) -> str:
+    """The reflection answers file of a module: one ``## <id>`` heading per question."""
+    lines = [f"# Module {module.id} reflections", "",
+             "Answer each question of README.md under its heading. `tito grade` counts the "
+             "words of each answer.", ""]
+    for q in module.reflection:
+        lines += [f"## {q.id}", "", f"<!-- {q.words[0]}-{q.words[1]} words -->", ""]
+    return "\n".join(lines)
 
 
 def check_tasks_have_regions(source: Path, course: Course) -> list[str]:
@@ -361,6 +378,7 @@ def _pip(python: Path, args: list[str], log: Callable[[str], None]) -> None:
     has none, which saves bootstrapping pip into a new venv."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
     has_pip = subprocess.run([str(python), "-c", "import pip"], capture_output=True,
                              check=False, env=env).returncode == 0
     if has_pip:

@@ -202,6 +202,13 @@ def cmd_complete(args: argparse.Namespace) -> int:
         names = ", ".join(f"{p} ({ctx.course.modules[p].name})" for p in missing)
         return refuse(f"module {module.id} needs module(s) {names} complete first: run "
                       + " then ".join(f"`tito module complete {p}`" for p in missing))
+    from tito.checkpoints import installed_distributions
+
+    have = installed_distributions(ctx.python)
+    absent = [p for p in module.packages if p.lower() not in have]
+    if absent:
+        return refuse(f"module {module.id} needs {', '.join(absent)}, which is not installed "
+                      f"for {ctx.python} (its tasks come with that package)")
     unfinished = unfinished_tasks(ctx, module)
     if unfinished:
         return refuse(f"module {module.id} is not finished: these regions still hold their "
