@@ -100,8 +100,11 @@ def _norm(text: str) -> str:
 def test_no_stub_leaks_a_solution(stubbed_tree):
     regions = reference_regions()
     assert regions or not WITH_TASKS, "modules have tasks but no package source has a region"
-    texts = {rel: _norm(data.decode("utf-8", "replace")) for rel, data in stubbed_tree.items()
-             if not rel.endswith((".png", ".npz", ".gz"))}
+    texts = {
+        rel: _norm(data.decode("utf-8", "replace"))
+        for rel, data in stubbed_tree.items()
+        if not rel.endswith((".png", ".npz", ".gz"))
+    }
     for rel, rs in regions.items():
         stubbed = parse(stubbed_tree[rel].decode(), rel)
         assert len(stubbed.regions) == len(rs), rel
@@ -124,8 +127,9 @@ def test_reference_passes_module_tests(module):
     m = COURSE.modules[module]
     if not (m.path / m.tests).is_dir():
         pytest.fail(f"module {module} has tasks but no tests directory {m.tests}")
-    result = run_pytest(sys.executable, [m.path / m.tests], cwd=ROOT, backend=m.backend,
-                        timeout=600)
+    result = run_pytest(
+        sys.executable, [m.path / m.tests], cwd=ROOT, backend=m.backend, timeout=600
+    )
     assert result.ok, result.summary() + "\n" + result.output[-3000:]
 
 

@@ -41,8 +41,15 @@ pytestmark = [
 def tito(*args: str, cwd: Path | None = None, timeout: float = 1800):
     env = {k: v for k, v in os.environ.items() if k not in ("TITO_WORKSPACE", "TITO_SOURCE")}
     env.update({"COLUMNS": "200", "NO_COLOR": "1"})
-    return subprocess.run([sys.executable, "-m", "tito", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "tito", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def region_files(root: Path) -> list[str]:
@@ -53,14 +60,19 @@ def region_files(root: Path) -> list[str]:
             continue
         for f in sorted(pkg.rglob("*")):
             rel = f.relative_to(root).as_posix()
-            if (f.is_file() and f.suffix in (".py", ".cpp", ".h") and "/build/" not in rel
-                    and "SOLUTION" in f.read_text(encoding="utf-8", errors="replace")):
+            if (
+                f.is_file()
+                and f.suffix in (".py", ".cpp", ".h")
+                and "/build/" not in rel
+                and "SOLUTION" in f.read_text(encoding="utf-8", errors="replace")
+            ):
                 out.append(rel)
     return out
 
 
-def restore(ws_root: Path, modules: set[str], source: Path = ROOT,
-            replace: dict | None = None) -> list[str]:
+def restore(
+    ws_root: Path, modules: set[str], source: Path = ROOT, replace: dict | None = None
+) -> list[str]:
     """Put the reference bodies of ``modules``' regions back into the workspace "by hand".
 
     ``replace`` maps ``(module, task, n)`` to ``f(region) -> body lines`` to write instead of
@@ -105,13 +117,18 @@ def workspace(tmp_path_factory) -> Workspace:
 def run_module(ws: Workspace, module_id: str):
     m = COURSE.modules[module_id]
     if any(f.endswith((".cpp", ".h")) for t in m.tasks for f in t.files) or any(
-        COURSE.modules[p].tasks and any(f.endswith(".cpp") for t in COURSE.modules[p].tasks
-                                        for f in t.files)
+        COURSE.modules[p].tasks
+        and any(f.endswith(".cpp") for t in COURSE.modules[p].tasks for f in t.files)
         for p in COURSE.prerequisites_closure(module_id)
     ):
         install_workspace(ws, only_changed=True)  # C++ changed: rebuild (incremental)
-    return run_pytest(ws.python(), [ws.root / "course" / m.dirname / m.tests], cwd=ws.root,
-                      backend=m.backend, timeout=900)
+    return run_pytest(
+        ws.python(),
+        [ws.root / "course" / m.dirname / m.tests],
+        cwd=ws.root,
+        backend=m.backend,
+        timeout=900,
+    )
 
 
 @pytest.mark.parametrize("module_id", WITH_TASKS)
@@ -121,12 +138,15 @@ def test_stub_fails_and_reference_passes_in_the_workspace(workspace, module_id):
         restore(workspace.root, prereqs)
         stubbed = run_module(workspace, module_id)
         assert not stubbed.ok and (stubbed.failed + stubbed.errors) > 0, (
-            f"module {module_id}'s tests pass with its regions stubbed: {stubbed.summary()}")
+            f"module {module_id}'s tests pass with its regions stubbed: {stubbed.summary()}"
+        )
         assert "NotImplemented" in stubbed.output
         restore(workspace.root, prereqs | {module_id})
         solved = run_module(workspace, module_id)
-        assert solved.ok, (f"module {module_id} fails with only its own and its prerequisites'"
-                           f" regions put back: {solved.summary()}\n{solved.output[-3000:]}")
+        assert solved.ok, (
+            f"module {module_id} fails with only its own and its prerequisites'"
+            f" regions put back: {solved.summary()}\n{solved.output[-3000:]}"
+        )
     finally:
         reset(workspace)
 
@@ -146,10 +166,18 @@ def test_student_walkthrough(workspace, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "module 02 complete" in proc.stdout
     # 4. the workspace's code is what imports
-    out = subprocess.run([str(workspace.python()), "-c",
-                          "import tinytorch.tensor; print(tinytorch.tensor.__file__)"],
-                         capture_output=True, text=True, check=True, cwd=tmp_path,
-                         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    out = subprocess.run(
+        [
+            str(workspace.python()),
+            "-c",
+            "import tinytorch.tensor; print(tinytorch.tensor.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
     assert Path(out.stdout.strip()).resolve().is_relative_to(ws), out.stdout
     # 5. checkpoint status shows it done
     proc = tito("checkpoint", "status", "--json", cwd=ws)
@@ -163,8 +191,11 @@ def test_student_walkthrough(workspace, tmp_path):
     # 6. workspace update from a changed course keeps the work
     v2 = tmp_path / "repo-v2"
     for part in ("packages", "course", "tests/checkpoints"):
-        shutil.copytree(ROOT / part, v2 / part, ignore=shutil.ignore_patterns(
-            "build", "__pycache__", "*.so", ".venv", "*.egg-info"))
+        shutil.copytree(
+            ROOT / part,
+            v2 / part,
+            ignore=shutil.ignore_patterns("build", "__pycache__", "*.so", ".venv", "*.egg-info"),
+        )
     task_file = COURSE.modules["02"].tasks[0].files[0]
     (v2 / task_file).write_text((v2 / task_file).read_text() + "\n# course update v2\n")
     readme = v2 / "course" / COURSE.modules["02"].dirname / "README.md"
@@ -175,8 +206,9 @@ def test_student_walkthrough(workspace, tmp_path):
     report = json.loads(proc.stdout)
     assert report["conflicts"] == []
     assert "# course update v2" in (ws / task_file).read_text()
-    assert "Updated in v2." in (ws / "course" / COURSE.modules["02"].dirname / "README.md"
-                                ).read_text()
+    assert (
+        "Updated in v2." in (ws / "course" / COURSE.modules["02"].dirname / "README.md").read_text()
+    )
     for rel, text in before.items():
         mine = parse(text, rel).keyed()
         after = parse((ws / rel).read_text(), rel).keyed()
@@ -190,29 +222,58 @@ def test_grade_three_submissions(tmp_path):
     m = COURSE.modules["02"]
     subs = tmp_path / "subs"
     for name in ("complete", "partial", "loops"):
-        proc = tito("workspace", "init", str(subs / name), "--source", str(ROOT),
-                    "--no-install")
+        proc = tito("workspace", "init", str(subs / name), "--source", str(ROOT), "--no-install")
         assert proc.returncode == 0, proc.stderr
     restore(subs / "complete", {"02"})
-    keys = [k for rel in region_files(subs / "partial")
-            for k in parse((subs / "partial" / rel).read_text(), rel).keyed() if k[0] == "02"]
+    keys = [
+        k
+        for rel in region_files(subs / "partial")
+        for k in parse((subs / "partial" / rel).read_text(), rel).keyed()
+        if k[0] == "02"
+    ]
     assert keys
     # partial: module 02 put back except its last region
-    restore(subs / "partial", {"02"},
-            replace={keys[-1]: lambda r: [r.indent + "raise NotImplementedError('left out')\n"]})
+    restore(
+        subs / "partial",
+        {"02"},
+        replace={keys[-1]: lambda r: [r.indent + "raise NotImplementedError('left out')\n"]},
+    )
     # loops: module 02 put back, but one region spins forever
-    restore(subs / "loops", {"02"},
-            replace={keys[0]: lambda r: [r.indent + "while True:\n", r.indent + "    pass\n"]})
+    restore(
+        subs / "loops",
+        {"02"},
+        replace={keys[0]: lambda r: [r.indent + "while True:\n", r.indent + "    pass\n"]},
+    )
     for name in ("complete", "partial"):
-        reflection = "## " + (m.reflection[0].id if m.reflection else "q1") + "\n" + \
-            " ".join(["word"] * 200) + "\n"
+        reflection = (
+            "## "
+            + (m.reflection[0].id if m.reflection else "q1")
+            + "\n"
+            + " ".join(["word"] * 200)
+            + "\n"
+        )
         (subs / name / "course" / m.dirname / "reflection.md").write_text(reflection)
     timeout = 60
     t0 = time.monotonic()
-    proc = tito("grade", str(subs / "complete"), str(subs / "partial"), str(subs / "loops"),
-                "--source", str(ROOT), "--modules", "02", "--timeout", str(timeout),
-                "--test-timeout", "5", "--memory", "4096", "--out", str(tmp_path / "out"),
-                "--json")
+    proc = tito(
+        "grade",
+        str(subs / "complete"),
+        str(subs / "partial"),
+        str(subs / "loops"),
+        "--source",
+        str(ROOT),
+        "--modules",
+        "02",
+        "--timeout",
+        str(timeout),
+        "--test-timeout",
+        "5",
+        "--memory",
+        "4096",
+        "--out",
+        str(tmp_path / "out"),
+        "--json",
+    )
     took = time.monotonic() - t0
     assert proc.returncode == 0, proc.stdout + proc.stderr
     book = json.loads((tmp_path / "out" / "gradebook.json").read_text())

@@ -20,8 +20,7 @@ def test_relu():
 
 
 def test_sigmoid_and_tanh():
-    np.testing.assert_allclose(nn.Sigmoid()(tt.tensor(X)).numpy(), 1 / (1 + np.exp(-X)),
-                               rtol=1e-5)
+    np.testing.assert_allclose(nn.Sigmoid()(tt.tensor(X)).numpy(), 1 / (1 + np.exp(-X)), rtol=1e-5)
     np.testing.assert_allclose(nn.Tanh()(tt.tensor(X)).numpy(), np.tanh(X), rtol=1e-5)
 
 

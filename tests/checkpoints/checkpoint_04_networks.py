@@ -24,10 +24,12 @@ def test_sequential_composes():
 
 
 def test_parameter_count_of_a_deep_network():
-    net = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(),
-                        nn.Linear(64, 10))
+    net = nn.Sequential(
+        nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10)
+    )
     assert sum(p.numpy().size for p in net.parameters()) == (
-        784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10)
+        784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
+    )
     assert len(list(net.parameters())) == 6
 
 

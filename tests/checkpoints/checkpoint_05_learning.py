@@ -21,7 +21,7 @@ def reference_conv(x, w, b, stride=1, padding=0):
     out = np.zeros((n, o, oh, ow), dtype=np.float64)
     for i in range(oh):
         for j in range(ow):
-            patch = x[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            patch = x[:, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
             out[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
     return out + b[None, :, None, None]
 
@@ -44,7 +44,12 @@ def test_max_pool_downsamples():
 
 
 def test_conv_network_classifies_shape():
-    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Flatten(), nn.Linear(4 * 4 * 4, 10))
+    net = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 10),
+    )
     x = tt.tensor(np.zeros((3, 1, 8, 8), dtype=np.float32))
     assert net(x).shape == (3, 10)

@@ -26,8 +26,9 @@ def reference(q, k, v, causal=False):
 def test_scaled_dot_product_attention(causal):
     rng = np.random.default_rng(0)
     q, k, v = (rng.standard_normal((2, 5, 8)).astype(np.float32) for _ in range(3))
-    out = nn.scaled_dot_product_attention(tt.tensor(q), tt.tensor(k), tt.tensor(v),
-                                          is_causal=causal).numpy()
+    out = nn.scaled_dot_product_attention(
+        tt.tensor(q), tt.tensor(k), tt.tensor(v), is_causal=causal
+    ).numpy()
     np.testing.assert_allclose(out, reference(q, k, v, causal), rtol=1e-4, atol=1e-5)
 
 
@@ -36,10 +37,12 @@ def test_causal_attention_ignores_the_future():
     q, k, v = (rng.standard_normal((1, 6, 4)).astype(np.float32) for _ in range(3))
     v2 = v.copy()
     v2[:, -1] += 100.0  # change only the last position
-    a = nn.scaled_dot_product_attention(tt.tensor(q), tt.tensor(k), tt.tensor(v),
-                                        is_causal=True).numpy()
-    b = nn.scaled_dot_product_attention(tt.tensor(q), tt.tensor(k), tt.tensor(v2),
-                                        is_causal=True).numpy()
+    a = nn.scaled_dot_product_attention(
+        tt.tensor(q), tt.tensor(k), tt.tensor(v), is_causal=True
+    ).numpy()
+    b = nn.scaled_dot_product_attention(
+        tt.tensor(q), tt.tensor(k), tt.tensor(v2), is_causal=True
+    ).numpy()
     np.testing.assert_allclose(a[:, :-1], b[:, :-1], rtol=1e-6)
 
 

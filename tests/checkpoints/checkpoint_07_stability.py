@@ -19,7 +19,7 @@ def test_normalize_in_the_loader_standardizes_channels():
     rng = np.random.default_rng(0)
     scale = np.array([1.0, 5.0, 20.0], dtype=np.float32)[None, :, None, None]
     shift = np.array([0.0, 10.0, -3.0], dtype=np.float32)[None, :, None, None]
-    x = (rng.standard_normal((64, 3, 4, 4)).astype(np.float32) * scale + shift)
+    x = rng.standard_normal((64, 3, 4, 4)).astype(np.float32) * scale + shift
     y = np.zeros(64, dtype=np.int64)
     mean = x.mean(axis=(0, 2, 3))
     std = x.std(axis=(0, 2, 3))

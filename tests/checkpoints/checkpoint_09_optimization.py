@@ -35,11 +35,14 @@ def test_one_sgd_step_is_exact():
     np.testing.assert_allclose(p.numpy(), [1.0 - 0.1 * 2.0, 2.0 - 0.1 * 4.0], rtol=1e-6)
 
 
-@pytest.mark.parametrize("factory,steps", [
-    (lambda ps: optim.SGD(ps, lr=0.1), 100),
-    (lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9), 200),
-    (lambda ps: optim.Adam(ps, lr=0.1), 300),
-])
+@pytest.mark.parametrize(
+    "factory,steps",
+    [
+        (lambda ps: optim.SGD(ps, lr=0.1), 100),
+        (lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9), 200),
+        (lambda ps: optim.Adam(ps, lr=0.1), 300),
+    ],
+)
 def test_optimizers_reach_the_minimum(factory, steps):
     np.testing.assert_allclose(quadratic_run(factory, steps), [1.0, 1.0], atol=1e-2)
 

@@ -8,8 +8,13 @@ validation loss stops improving.
 import numpy as np
 import pytest
 
-REQUIRES = ["tinytorch-tensor", "tinytorch-nn", "tinytorch-optim", "tinytorch-data",
-            "tinytorch-train"]
+REQUIRES = [
+    "tinytorch-tensor",
+    "tinytorch-nn",
+    "tinytorch-optim",
+    "tinytorch-data",
+    "tinytorch-train",
+]
 
 tt = pytest.importorskip("tinytorch.tensor")
 nn = pytest.importorskip("tinytorch.nn")
@@ -45,8 +50,11 @@ def test_early_stopping_ends_the_run():
     yv = rng.integers(0, 2, 64)  # random validation labels: val loss cannot keep improving
     model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 2))
     stopper = train.EarlyStopping(monitor="val_loss", patience=2)
-    trainer = train.Trainer(model, nn.CrossEntropyLoss(), optim.Adam(lr=0.05),
-                            callbacks=[stopper])
-    history = trainer.fit(data.DataLoader(X, y, batch_size=16),
-                          data.DataLoader(X, yv, batch_size=64), epochs=50, verbose=False)
+    trainer = train.Trainer(model, nn.CrossEntropyLoss(), optim.Adam(lr=0.05), callbacks=[stopper])
+    history = trainer.fit(
+        data.DataLoader(X, y, batch_size=16),
+        data.DataLoader(X, yv, batch_size=64),
+        epochs=50,
+        verbose=False,
+    )
     assert len(history["val_loss"]) < 50

@@ -26,8 +26,7 @@ def test_tokenizer_round_trip():
 def test_tinygpt_learns_and_generates_consistently():
     tt.manual_seed(0)
     tok = gpt.CharTokenizer().fit(TEXT)
-    cfg = gpt.GPTConfig(vocab_size=tok.vocab_size, block_size=16, n_layer=1, n_head=2,
-                        n_embd=32)
+    cfg = gpt.GPTConfig(vocab_size=tok.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=32)
     model = gpt.TinyGPT(cfg)
     ids = np.array(tok.encode(TEXT), dtype=np.int64)
     rng = np.random.default_rng(0)
@@ -36,8 +35,8 @@ def test_tinygpt_learns_and_generates_consistently():
     losses = []
     for _ in range(30):
         starts = rng.integers(0, len(ids) - 17, 8)
-        x = np.stack([ids[s:s + 16] for s in starts])
-        y = np.stack([ids[s + 1:s + 17] for s in starts])
+        x = np.stack([ids[s : s + 16] for s in starts])
+        y = np.stack([ids[s + 1 : s + 17] for s in starts])
         logits = model(tt.tensor(x))
         loss = loss_fn(logits.reshape(-1, tok.vocab_size), tt.tensor(y.reshape(-1)))
         opt.zero_grad()

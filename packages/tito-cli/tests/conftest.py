@@ -40,16 +40,16 @@ def loop_forever():
         pass
 '''
 
-FAKE_CPP = '''\
+FAKE_CPP = """\
 #include "common.h"
 float twice(float x) {
     // BEGIN SOLUTION 03 relu
     return 2 * x;
     // END SOLUTION
 }
-'''
+"""
 
-TEST_02 = '''\
+TEST_02 = """\
 import sys
 from pathlib import Path
 
@@ -68,9 +68,9 @@ def test_add_ints():
 def test_add_floats():
     from tinytorch.fake import add
     assert add(0.5, 0.25) == 0.75
-'''
+"""
 
-TEST_03 = '''\
+TEST_03 = """\
 import sys
 from pathlib import Path
 
@@ -84,9 +84,9 @@ if not os.environ.get("TITO_GRADE_RESULTS"):  # graded: the overlay has the stud
 def test_relu():
     from tinytorch.fake import Relu
     assert Relu().forward([-1, 2]) == [0, 2]
-'''
+"""
 
-LAB = '''\
+LAB = """\
 # ---
 # jupyter:
 #   jupytext:
@@ -108,7 +108,7 @@ def double(x):
 
 # %% tags=["tests"]
 assert double(2) == 4
-'''
+"""
 
 CHECKPOINT_01 = '''\
 """Can I create and manipulate the building blocks of ML?
@@ -134,17 +134,28 @@ def test_never():
 
 def module_yaml(mid, name, prereqs, checkpoints, tasks, reflection=True, lab=None):
     """A module.yaml text."""
-    lines = [f'id: "{mid}"', f"name: {name}", f'title: "Module {name}"',
-             "package: tito-cli", f"prerequisites: {prereqs}",
-             f"checkpoints: {checkpoints}", "time_estimate_hours: 2", "difficulty: 2",
-             "backend: numpy", "tests: tests"]
+    lines = [
+        f'id: "{mid}"',
+        f"name: {name}",
+        f'title: "Module {name}"',
+        "package: tito-cli",
+        f"prerequisites: {prereqs}",
+        f"checkpoints: {checkpoints}",
+        "time_estimate_hours: 2",
+        "difficulty: 2",
+        "backend: numpy",
+        "tests: tests",
+    ]
     if lab:
         lines.append(f"lab: {lab}")
     if tasks:
         lines.append("tasks:")
         for tid, title in tasks:
-            lines += [f"  - id: {tid}", f'    title: "{title}"',
-                      "    files: [packages/fake-layer/src/tinytorch/fake/__init__.py]"]
+            lines += [
+                f"  - id: {tid}",
+                f'    title: "{title}"',
+                "    files: [packages/fake-layer/src/tinytorch/fake/__init__.py]",
+            ]
     else:
         lines.append("tasks: []")
     if reflection:
@@ -158,7 +169,8 @@ def make_repo(root: Path) -> Path:
     (pkg / "src" / "tinytorch" / "fake").mkdir(parents=True)
     (pkg / "csrc").mkdir()
     (pkg / "tests").mkdir()
-    (pkg / "pyproject.toml").write_text(textwrap.dedent('''\
+    (pkg / "pyproject.toml").write_text(
+        textwrap.dedent("""\
         [build-system]
         requires = ["hatchling"]
         build-backend = "hatchling.build"
@@ -167,7 +179,8 @@ def make_repo(root: Path) -> Path:
         version = "0.1.0"
         [tool.hatch.build.targets.wheel]
         packages = ["src/tinytorch"]
-        '''))
+        """)
+    )
     (pkg / "src" / "tinytorch" / "fake" / "__init__.py").write_text(FAKE_SRC)
     (pkg / "csrc" / "twice.cpp").write_text(FAKE_CPP)
     (pkg / "tests" / "test_fake.py").write_text("def test_ref():\n    assert True\n")
@@ -206,8 +219,15 @@ def fake_repo(tmp_path: Path) -> Path:
 def _run_tito(*args: str, cwd: Path | None = None, env: dict | None = None, timeout=300):
     full = {k: v for k, v in os.environ.items() if k not in ("TITO_WORKSPACE", "TITO_SOURCE")}
     full.update({"COLUMNS": "200", "NO_COLOR": "1", **(env or {})})
-    return subprocess.run([sys.executable, "-m", "tito", *args], cwd=cwd, env=full,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "tito", *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.fixture

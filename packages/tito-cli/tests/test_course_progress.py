@@ -18,8 +18,9 @@ def test_load_fake_course(fake_repo):
     assert m.tasks[0].id == "add" and m.reflection[0].words == (5, 20)
     assert course.prerequisites_closure("03") == ["01", "02"]
     assert course.checkpoint_module() == {"01": "01", "02": "03"}
-    assert stub_message(m, "add") == ("module 02 (tensor), task add: Add two numbers; "
-                                      "see course/02_tensor/README.md")
+    assert stub_message(m, "add") == (
+        "module 02 (tensor), task add: Add two numbers; see course/02_tensor/README.md"
+    )
     with pytest.raises(KeyError, match="no course module '9'"):
         course.get("9")
 
@@ -31,16 +32,27 @@ def test_normalize_id():
 
 def test_every_problem_is_reported(fake_repo):
     yml = fake_repo / "course" / "02_tensor" / "module.yaml"
-    yml.write_text("id: 2\nname: tensr\ntitle: ''\npackage: 3\nprerequisites: [1]\n"
-                   "checkpoints: []\ntime_estimate_hours: -1\ndifficulty: 9\nbackend: gpu\n"
-                   "tasks:\n  - id: Add\n    files: []\n")
+    yml.write_text(
+        "id: 2\nname: tensr\ntitle: ''\npackage: 3\nprerequisites: [1]\n"
+        "checkpoints: []\ntime_estimate_hours: -1\ndifficulty: 9\nbackend: gpu\n"
+        "tasks:\n  - id: Add\n    files: []\n"
+    )
     with pytest.raises(CourseError) as exc:
         load_course(fake_repo / "course")
     text = str(exc.value)
-    for words in ("id: must be a two-digit string", "differs from the directory suffix",
-                  "title: must be", "package:", "prerequisites:", "time_estimate_hours",
-                  "difficulty: must be an integer 1..5", "backend: must be one of",
-                  "tasks[0]: id", "tasks[0]: title", "tasks[0]: files"):
+    for words in (
+        "id: must be a two-digit string",
+        "differs from the directory suffix",
+        "title: must be",
+        "package:",
+        "prerequisites:",
+        "time_estimate_hours",
+        "difficulty: must be an integer 1..5",
+        "backend: must be one of",
+        "tasks[0]: id",
+        "tasks[0]: title",
+        "tasks[0]: files",
+    ):
         assert words in text, words
     assert str(yml) in text
 
@@ -72,10 +84,16 @@ def test_progress_round_trip_and_atomic(tmp_path: Path):
         store.save({"schema": 1, "modules": {"x": 1}, "checkpoints": {}})
 
 
-@pytest.mark.parametrize("content", [
-    "{not json", "[]", '{"schema": 2, "modules": {}, "checkpoints": {}}', "",
-    '{"schema": 1, "modules": {"02": {"status": "done"}}, "checkpoints": []}',
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        "[]",
+        '{"schema": 2, "modules": {}, "checkpoints": {}}',
+        "",
+        '{"schema": 1, "modules": {"02": {"status": "done"}}, "checkpoints": []}',
+    ],
+)
 def test_malformed_progress_is_reported_backed_up_and_rebuilt(tmp_path: Path, content):
     path = tmp_path / "progress.json"
     path.write_text(content)
@@ -91,10 +109,14 @@ def test_malformed_progress_is_reported_backed_up_and_rebuilt(tmp_path: Path, co
 
 def test_salvage_keeps_valid_entries(tmp_path: Path):
     path = tmp_path / "progress.json"
-    good = {"status": "complete", "completed_at": "2026-01-01T00:00:00Z",
-            "tests": {"passed": 2, "failed": 0}}
-    path.write_text(json.dumps({"schema": 1, "modules": {"02": good, "03": {"status": 1}},
-                                "checkpoints": {}}))
+    good = {
+        "status": "complete",
+        "completed_at": "2026-01-01T00:00:00Z",
+        "tests": {"passed": 2, "failed": 0},
+    }
+    path.write_text(
+        json.dumps({"schema": 1, "modules": {"02": good, "03": {"status": 1}}, "checkpoints": {}})
+    )
     store = ProgressStore(path)
     assert store.load()["modules"] == {"02": good}
     assert "1 entries kept" in store.warnings[0]

@@ -14,8 +14,10 @@ import pytest
 from tito.workspace import init_workspace
 
 FAKE = "packages/fake-layer/src/tinytorch/fake/__init__.py"
-STUB_02 = ("raise NotImplementedError('module 02 (tensor), task add: Add two numbers; "
-           "see course/02_tensor/README.md')")
+STUB_02 = (
+    "raise NotImplementedError('module 02 (tensor), task add: Add two numbers; "
+    "see course/02_tensor/README.md')"
+)
 
 
 @pytest.fixture
@@ -35,7 +37,10 @@ def test_module_list_json(ws, tito):
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)["modules"]
     assert [(r["id"], r["status"]) for r in rows] == [
-        ("01", "ready"), ("02", "ready"), ("03", "locked")]
+        ("01", "ready"),
+        ("02", "ready"),
+        ("03", "locked"),
+    ]
     assert rows[1]["tasks"] == ["add"]
     proc = tito("module", "list", cwd=ws.root)
     assert "Module tensor" in proc.stdout and "locked" in proc.stdout
@@ -74,8 +79,11 @@ def test_complete_records_only_when_tests_pass(ws, tito):
     proc = tito("checkpoint", "status", "--json", "--workspace", str(ws.root))
     cps = {c["id"]: c["status"] for c in json.loads(proc.stdout)["checkpoints"]}
     assert cps == {"01": "passed", "02": "unavailable: needs tinytorch-does-not-exist"}
-    for args in (["checkpoint", "status", "--detailed"], ["checkpoint", "timeline"],
-                 ["checkpoint", "timeline", "--horizontal"]):
+    for args in (
+        ["checkpoint", "status", "--detailed"],
+        ["checkpoint", "timeline"],
+        ["checkpoint", "timeline", "--horizontal"],
+    ):
         proc = tito(*args, cwd=ws.root)
         assert proc.returncode == 0 and "01" in proc.stdout, proc.stderr
 
@@ -83,8 +91,11 @@ def test_complete_records_only_when_tests_pass(ws, tito):
 def test_unavailable_checkpoint_blocks_completion(ws, tito):
     edit(ws.root, STUB_02, "return a + b")
     assert tito("module", "complete", "02", cwd=ws.root).returncode == 0
-    edit(ws.root, "raise NotImplementedError('module 03", "return [max(v, 0) for v in x]\n"
-         "        raise NotImplementedError('module 03")
+    edit(
+        ws.root,
+        "raise NotImplementedError('module 03",
+        "return [max(v, 0) for v in x]\n        raise NotImplementedError('module 03",
+    )
     proc = tito("module", "complete", "03", cwd=ws.root)
     assert proc.returncode == 1
     assert "unavailable: needs tinytorch-does-not-exist" in proc.stderr
@@ -123,8 +134,15 @@ def test_not_in_a_workspace(tmp_path, tito, fake_repo):
 
 
 def test_workspace_commands_cli(fake_repo, tmp_path, tito):
-    proc = tito("workspace", "init", str(tmp_path / "w"), "--source", str(fake_repo),
-                "--no-install", "--json")
+    proc = tito(
+        "workspace",
+        "init",
+        str(tmp_path / "w"),
+        "--source",
+        str(fake_repo),
+        "--no-install",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["workspace"] == str((tmp_path / "w").resolve())
     proc = tito("workspace", "update", "--json", cwd=tmp_path / "w")
@@ -133,8 +151,9 @@ def test_workspace_commands_cli(fake_repo, tmp_path, tito):
     assert proc.returncode == 0 and "source" in proc.stdout
     bad = fake_repo / FAKE
     bad.write_text(bad.read_text() + "\n# BEGIN SOLUTION 02 add\n")
-    proc = tito("workspace", "init", str(tmp_path / "w2"), "--source", str(fake_repo),
-                "--no-install")
+    proc = tito(
+        "workspace", "init", str(tmp_path / "w2"), "--source", str(fake_repo), "--no-install"
+    )
     assert proc.returncode == 1 and "never closed" in proc.stderr and "__init__.py:" in proc.stderr
 
 
@@ -147,20 +166,42 @@ def make_submission(fake_repo, root: Path, body: str, reflection: str) -> Path:
 
 def test_grade_three_submissions(fake_repo, tmp_path, tito):
     subs = tmp_path / "subs"
-    good = make_submission(fake_repo, subs / "alice", "return a + b",
-                           "## q1\nAdding is elementwise and broadcasting copies nothing.\n")
+    good = make_submission(
+        fake_repo,
+        subs / "alice",
+        "return a + b",
+        "## q1\nAdding is elementwise and broadcasting copies nothing.\n",
+    )
     part = make_submission(fake_repo, subs / "bob", "return int(a + b)", "## q1\nToo short\n")
     loop = make_submission(fake_repo, subs / "carol", "while True:\n        pass", "")
     hidden = tmp_path / "hidden" / "02_tensor"
     hidden.mkdir(parents=True)
     (hidden / "test_hidden.py").write_text(
         "import sys\nfrom pathlib import Path\n\n\ndef test_hidden_neg():\n"
-        "    from tinytorch.fake import add\n    assert add(-1, -2) == -3\n")
+        "    from tinytorch.fake import add\n    assert add(-1, -2) == -3\n"
+    )
     t0 = time.monotonic()
-    proc = tito("grade", str(good), str(part), str(loop), "--source", str(fake_repo),
-                "--modules", "02", "--hidden", str(tmp_path / "hidden"), "--timeout", "20",
-                "--test-timeout", "3", "--memory", "2048", "--out", str(tmp_path / "out"),
-                "--json")
+    proc = tito(
+        "grade",
+        str(good),
+        str(part),
+        str(loop),
+        "--source",
+        str(fake_repo),
+        "--modules",
+        "02",
+        "--hidden",
+        str(tmp_path / "hidden"),
+        "--timeout",
+        "20",
+        "--test-timeout",
+        "3",
+        "--memory",
+        "2048",
+        "--out",
+        str(tmp_path / "out"),
+        "--json",
+    )
     took = time.monotonic() - t0
     assert proc.returncode == 0, proc.stderr
     assert took < 90
@@ -194,8 +235,9 @@ def test_nbgrader_generate(fake_repo, tmp_path, tito):
     assert len(sol) == 1 and len(tests) == 1 and tests[0]["points"] == 1
     ids = [m["grade_id"] for _, m in kinds if m]
     assert len(ids) == len(set(ids))
-    proc = tito("nbgrader", "generate", "--source", str(fake_repo), "--out", str(out),
-                "--with-solutions")
+    proc = tito(
+        "nbgrader", "generate", "--source", str(fake_repo), "--out", str(out), "--with-solutions"
+    )
     assert proc.returncode == 0
     text = path.read_text()
     assert "secret sauce" in text and "### BEGIN SOLUTION" in text

@@ -34,7 +34,9 @@ def msg(module, task):
 def test_parse_finds_regions_with_indent_and_body():
     p = parse(SRC, "f.py")
     assert [(r.module, r.task, r.begin, r.end) for r in p.regions] == [
-        ("02", "add", 1, 4), ("02", "add", 8, 10)]
+        ("02", "add", 1, 4),
+        ("02", "add", 8, 10),
+    ]
     assert p.regions[0].indent == "    " and p.regions[1].indent == "        "
     assert "".join(p.regions[0].body) == "    c = a + b\n    return c\n"
     assert list(p.keyed()) == [("02", "add", 0), ("02", "add", 1)]
@@ -44,8 +46,10 @@ def test_stub_keeps_markers_and_indentation_and_names_task():
     out, regions = stub_text(SRC, "f.py", message=msg)
     assert len(regions) == 2
     assert "c = a + b" not in out and "return x" not in out
-    assert "    # BEGIN SOLUTION 02 add\n    raise NotImplementedError('module 02, task add')\n" \
+    assert (
+        "    # BEGIN SOLUTION 02 add\n    raise NotImplementedError('module 02, task add')\n"
         "    # END SOLUTION\n" in out
+    )
     assert "        raise NotImplementedError('module 02, task add')\n" in out
     compile(out, "f.py", "exec")  # the stubbed file still compiles
     ns: dict = {}
@@ -68,17 +72,20 @@ def test_crlf_is_kept():
     assert "\r\n" in out and "\n" not in out.replace("\r\n", "")
 
 
-@pytest.mark.parametrize("text,line,words", [
-    ("# BEGIN SOLUTION 02 a\n# BEGIN SOLUTION 02 b\n# END SOLUTION\n", 2, "never nest"),
-    ("x = 1\n# BEGIN SOLUTION 02 a\npass\n", 2, "never closed"),
-    ("x = 1\n# END SOLUTION\n", 2, "without a BEGIN"),
-    ("# BEGIN SOLUTION 2 add\n# END SOLUTION\n", 1, "two digits"),
-    ("# BEGIN SOLUTION 02 Add\n# END SOLUTION\n", 1, "task id"),
-    ("# BEGIN SOLUTION\n# END SOLUTION\n", 1, "malformed marker"),
-    ("# BEGIN SOLUTION 02 add extra\n# END SOLUTION\n", 1, "malformed marker"),
-    ("x = 1  # BEGIN SOLUTION 02 add\n", 1, None),  # not a whole-line marker: ignored
-    ("# END SOLUTION now\n", 1, "malformed solution marker"),
-])
+@pytest.mark.parametrize(
+    "text,line,words",
+    [
+        ("# BEGIN SOLUTION 02 a\n# BEGIN SOLUTION 02 b\n# END SOLUTION\n", 2, "never nest"),
+        ("x = 1\n# BEGIN SOLUTION 02 a\npass\n", 2, "never closed"),
+        ("x = 1\n# END SOLUTION\n", 2, "without a BEGIN"),
+        ("# BEGIN SOLUTION 2 add\n# END SOLUTION\n", 1, "two digits"),
+        ("# BEGIN SOLUTION 02 Add\n# END SOLUTION\n", 1, "task id"),
+        ("# BEGIN SOLUTION\n# END SOLUTION\n", 1, "malformed marker"),
+        ("# BEGIN SOLUTION 02 add extra\n# END SOLUTION\n", 1, "malformed marker"),
+        ("x = 1  # BEGIN SOLUTION 02 add\n", 1, None),  # not a whole-line marker: ignored
+        ("# END SOLUTION now\n", 1, "malformed solution marker"),
+    ],
+)
 def test_errors_name_file_and_line(text, line, words):
     if words is None:
         assert parse(text, "pkg/mod.py").regions == []

@@ -11,8 +11,12 @@ import pytest
 import tito
 
 MODULES = sorted(
-    ["tito"] + [m.name for m in pkgutil.walk_packages(tito.__path__, "tito.")
-                if not m.name.rsplit(".", 1)[-1].startswith("_")]
+    ["tito"]
+    + [
+        m.name
+        for m in pkgutil.walk_packages(tito.__path__, "tito.")
+        if not m.name.rsplit(".", 1)[-1].startswith("_")
+    ]
 )
 
 

@@ -24,8 +24,10 @@ def test_init_layout_and_stubs(fake_repo, tmp_path):
     root = ws.root
     src = (root / FAKE).read_text()
     assert "return a + b" not in src and "[v if v > 0" not in src
-    assert ("raise NotImplementedError('module 02 (tensor), task add: Add two numbers; "
-            "see course/02_tensor/README.md')") in src
+    assert (
+        "raise NotImplementedError('module 02 (tensor), task add: Add two numbers; "
+        "see course/02_tensor/README.md')"
+    ) in src
     assert "# BEGIN SOLUTION 02 add" in src and "# END SOLUTION" in src
     cpp = (root / "packages/fake-layer/csrc/twice.cpp").read_text()
     assert 'throw tt::NotImplemented("module 03 (activations), task relu: ReLU;' in cpp
@@ -78,14 +80,18 @@ def implement(root: Path, old: str, new: str) -> None:
 
 def test_update_keeps_work_and_brings_new_content(fake_repo, tmp_path):
     ws = init_workspace(tmp_path / "ws", fake_repo, install="none")
-    stub = ("raise NotImplementedError('module 02 (tensor), task add: Add two numbers; "
-            "see course/02_tensor/README.md')")
+    stub = (
+        "raise NotImplementedError('module 02 (tensor), task add: Add two numbers; "
+        "see course/02_tensor/README.md')"
+    )
     implement(ws.root, stub, "return b + a  # mine")
     # the course changes: new README text, a new region for an existing task, a new file,
     # a new title (so the stub message of untouched regions changes), a removed file
     src = fake_repo / FAKE
-    src.write_text(src.read_text() + '\n\ndef sub(a, b):\n    """Sub."""\n'
-                   "    # BEGIN SOLUTION 02 add\n    return a - b\n    # END SOLUTION\n")
+    src.write_text(
+        src.read_text() + '\n\ndef sub(a, b):\n    """Sub."""\n'
+        "    # BEGIN SOLUTION 02 add\n    return a - b\n    # END SOLUTION\n"
+    )
     (fake_repo / "course/02_tensor/README.md").write_text("# tensor v2\n")
     (fake_repo / "course/02_tensor/notes.md").write_text("new\n")
     (fake_repo / "course/README.md").unlink()
@@ -112,8 +118,11 @@ def test_update_keeps_work_and_brings_new_content(fake_repo, tmp_path):
 def test_update_conflicts_are_reported_and_backed_up(fake_repo, tmp_path):
     ws = init_workspace(tmp_path / "ws", fake_repo, install="none")
     implement(ws.root, "    def forward(self, x):", "    def forward(self, x):  # edited")
-    implement(ws.root, "raise NotImplementedError('module 03", "return x  # mine\n"
-              "        raise NotImplementedError('module 03")
+    implement(
+        ws.root,
+        "raise NotImplementedError('module 03",
+        "return x  # mine\n        raise NotImplementedError('module 03",
+    )
     src = fake_repo / FAKE
     text = src.read_text()
     start = text.index("class Relu")

@@ -31,8 +31,13 @@ class Checkpoint:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready."""
-        return {"id": self.id, "name": self.name, "question": self.question,
-                "requires": list(self.requires), "file": self.path.name}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "question": self.question,
+            "requires": list(self.requires),
+            "file": self.path.name,
+        }
 
 
 def _read(path: Path) -> Checkpoint | None:
@@ -69,12 +74,15 @@ def discover_checkpoints(directory: Path) -> dict[str, Checkpoint]:
 
 def installed_distributions(python: str | Path) -> set[str]:
     """The (normalized) names of the distributions installed for ``python``."""
-    code = ("import json, importlib.metadata as m\n"
-            "print(json.dumps(sorted({(d.metadata['Name'] or '').lower().replace('_', '-')"
-            " for d in m.distributions()})))")
+    code = (
+        "import json, importlib.metadata as m\n"
+        "print(json.dumps(sorted({(d.metadata['Name'] or '').lower().replace('_', '-')"
+        " for d in m.distributions()})))"
+    )
     try:
-        proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
-                              timeout=60, check=False)
+        proc = subprocess.run(
+            [str(python), "-c", code], capture_output=True, text=True, timeout=60, check=False
+        )
         return set(json.loads(proc.stdout)) if proc.returncode == 0 else set()
     except (OSError, ValueError, subprocess.SubprocessError):
         return set()

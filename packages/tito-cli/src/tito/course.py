@@ -45,8 +45,17 @@ _ID = re.compile(r"^\d\d$")
 _TASK = re.compile(r"^[a-z0-9_-]+$")
 _DIR = re.compile(r"^(\d\d)_([a-z0-9_]+)$")
 BACKENDS = ("numpy", "native")
-REQUIRED = ("id", "name", "title", "package", "prerequisites", "checkpoints",
-            "time_estimate_hours", "difficulty", "tasks")
+REQUIRED = (
+    "id",
+    "name",
+    "title",
+    "package",
+    "prerequisites",
+    "checkpoints",
+    "time_estimate_hours",
+    "difficulty",
+    "tasks",
+)
 
 
 class CourseError(ValueError):
@@ -112,11 +121,16 @@ class Module:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
         return {
-            "id": self.id, "name": self.name, "title": self.title,
-            "packages": list(self.packages), "prerequisites": list(self.prerequisites),
+            "id": self.id,
+            "name": self.name,
+            "title": self.title,
+            "packages": list(self.packages),
+            "prerequisites": list(self.prerequisites),
             "checkpoints": list(self.checkpoints),
-            "time_estimate_hours": self.time_estimate_hours, "difficulty": self.difficulty,
-            "backend": self.backend, "tasks": [t.id for t in self.tasks],
+            "time_estimate_hours": self.time_estimate_hours,
+            "difficulty": self.difficulty,
+            "backend": self.backend,
+            "tasks": [t.id for t in self.tasks],
         }
 
 
@@ -124,8 +138,10 @@ def stub_message(module: Module, task_id: str) -> str:
     """The message of a stub: names the module, the task and where to read about it."""
     task = module.task(task_id)
     title = task.title if task else task_id
-    return (f"module {module.id} ({module.name}), task {task_id}: {title}; "
-            f"see course/{module.dirname}/README.md")
+    return (
+        f"module {module.id} ({module.name}), task {task_id}: {title}; "
+        f"see course/{module.dirname}/README.md"
+    )
 
 
 def _str_list(value: Any) -> bool:
@@ -142,8 +158,7 @@ def validate_module_data(data: Any, where: str, dirname: str | None = None) -> l
             p.append(f"{where}: missing required field `{key}`")
     mid, name = data.get("id"), data.get("name")
     if "id" in data and not (isinstance(mid, str) and _ID.match(mid)):
-        p.append(f"{where}: id: must be a two-digit string such as \"02\" (quote it), "
-                 f"got {mid!r}")
+        p.append(f'{where}: id: must be a two-digit string such as "02" (quote it), got {mid!r}')
     if "name" in data and not (isinstance(name, str) and re.match(r"^[a-z0-9_]+$", name)):
         p.append(f"{where}: name: must be lowercase letters, digits, _ (got {name!r})")
     if dirname:
@@ -152,11 +167,11 @@ def validate_module_data(data: Any, where: str, dirname: str | None = None) -> l
             p.append(f"{where}: directory {dirname!r} is not named NN_name")
         else:
             if isinstance(mid, str) and mid != m.group(1):
-                p.append(f"{where}: id: {mid!r} differs from the directory prefix "
-                         f"{m.group(1)!r}")
+                p.append(f"{where}: id: {mid!r} differs from the directory prefix {m.group(1)!r}")
             if isinstance(name, str) and name != m.group(2):
-                p.append(f"{where}: name: {name!r} differs from the directory suffix "
-                         f"{m.group(2)!r}")
+                p.append(
+                    f"{where}: name: {name!r} differs from the directory suffix {m.group(2)!r}"
+                )
     if "title" in data and not (isinstance(data["title"], str) and data["title"].strip()):
         p.append(f"{where}: title: must be a non-empty string")
     pkg = data.get("package")
@@ -173,12 +188,12 @@ def validate_module_data(data: Any, where: str, dirname: str | None = None) -> l
     ):
         p.append(f"{where}: time_estimate_hours: must be a positive number, got {t!r}")
     d = data.get("difficulty")
-    if "difficulty" in data and (isinstance(d, bool) or not isinstance(d, int)
-                                 or not 1 <= d <= 5):
+    if "difficulty" in data and (isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 5):
         p.append(f"{where}: difficulty: must be an integer 1..5, got {d!r}")
     if data.get("backend", "numpy") not in BACKENDS:
-        p.append(f"{where}: backend: must be one of {', '.join(BACKENDS)}, "
-                 f"got {data.get('backend')!r}")
+        p.append(
+            f"{where}: backend: must be one of {', '.join(BACKENDS)}, got {data.get('backend')!r}"
+        )
     for key in ("tests", "lab"):
         if key in data and data[key] is not None and not isinstance(data[key], str):
             p.append(f"{where}: {key}: must be a path relative to the module directory")
@@ -218,9 +233,12 @@ def validate_module_data(data: Any, where: str, dirname: str | None = None) -> l
                 p.append(f"{qw}: must be a mapping with id and words")
                 continue
             w = q.get("words", [150, 300])
-            if not (isinstance(w, list) and len(w) == 2
-                    and all(isinstance(x, int) and not isinstance(x, bool) for x in w)
-                    and 0 <= w[0] <= w[1]):
+            if not (
+                isinstance(w, list)
+                and len(w) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) for x in w)
+                and 0 <= w[0] <= w[1]
+            ):
                 p.append(f"{qw}: words: must be [min, max] integers, got {w!r}")
     return p
 
@@ -236,12 +254,21 @@ def _module_from(data: dict[str, Any], path: Path) -> Module:
         for q in data.get("reflection") or []
     )
     return Module(
-        id=data["id"], name=data["name"], title=data["title"],
+        id=data["id"],
+        name=data["name"],
+        title=data["title"],
         packages=(pkg,) if isinstance(pkg, str) else tuple(pkg),
-        prerequisites=tuple(data["prerequisites"]), checkpoints=tuple(data["checkpoints"]),
-        time_estimate_hours=data["time_estimate_hours"], difficulty=data["difficulty"],
-        backend=data.get("backend", "numpy"), tests=data.get("tests", "tests") or "tests",
-        lab=data.get("lab"), tasks=tasks, reflection=refl, path=path, raw=data,
+        prerequisites=tuple(data["prerequisites"]),
+        checkpoints=tuple(data["checkpoints"]),
+        time_estimate_hours=data["time_estimate_hours"],
+        difficulty=data["difficulty"],
+        backend=data.get("backend", "numpy"),
+        tests=data.get("tests", "tests") or "tests",
+        lab=data.get("lab"),
+        tasks=tasks,
+        reflection=refl,
+        path=path,
+        raw=data,
     )
 
 
@@ -334,8 +361,7 @@ def load_course(root: Path) -> Course:
             problems.extend(exc.problems)
             continue
         if m.id in modules:
-            problems.append(f"{d}/module.yaml: id {m.id} is also used by "
-                            f"{modules[m.id].path.name}")
+            problems.append(f"{d}/module.yaml: id {m.id} is also used by {modules[m.id].path.name}")
             continue
         modules[m.id] = m
     for m in modules.values():
@@ -343,8 +369,9 @@ def load_course(root: Path) -> Course:
             if pre not in modules:
                 problems.append(f"{m.path}/module.yaml: prerequisites: unknown module {pre!r}")
             elif pre >= m.id:
-                problems.append(f"{m.path}/module.yaml: prerequisites: {pre!r} is not an "
-                                "earlier module")
+                problems.append(
+                    f"{m.path}/module.yaml: prerequisites: {pre!r} is not an earlier module"
+                )
     if problems:
         raise CourseError(problems)
     return Course(root, dict(sorted(modules.items())))

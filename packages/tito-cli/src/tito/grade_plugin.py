@@ -41,13 +41,18 @@ def pytest_runtest_logreport(report):  # pragma: no cover - runs in the graded p
     if not path:
         return
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        outcome = report.outcome if report.when == "call" else (
-            "skipped" if report.skipped else "error")
+        outcome = (
+            report.outcome if report.when == "call" else ("skipped" if report.skipped else "error")
+        )
         message = ""
         if report.failed or (report.when == "setup" and not report.skipped):
             crash = getattr(report.longrepr, "reprcrash", None)
-            message = (crash.message if crash else str(report.longrepr)).splitlines()[0][:300] \
-                if report.longrepr else ""
+            message = (
+                (crash.message if crash else str(report.longrepr)).splitlines()[0][:300]
+                if report.longrepr
+                else ""
+            )
         with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"name": report.nodeid, "outcome": outcome,
-                                "message": message}) + "\n")
+            f.write(
+                json.dumps({"name": report.nodeid, "outcome": outcome, "message": message}) + "\n"
+            )

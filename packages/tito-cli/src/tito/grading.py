@@ -31,8 +31,14 @@ from typing import Any
 from tito.course import Course, Module
 from tito.runner import RunResult, TestCase, clean_env, run_pytest
 
-__all__ = ["GradeOptions", "ModuleGrade", "StudentGrade", "grade_submissions",
-           "check_reflections", "count_words"]
+__all__ = [
+    "GradeOptions",
+    "ModuleGrade",
+    "StudentGrade",
+    "grade_submissions",
+    "check_reflections",
+    "count_words",
+]
 
 SITECUSTOMIZE = '''\
 """tito grade: load the student's tinytorch from this directory, not the reference."""
@@ -106,14 +112,21 @@ class StudentGrade:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {
-            "student": self.student, "path": self.path, "total": self.total,
+            "student": self.student,
+            "path": self.path,
+            "total": self.total,
             "modules": {
-                mid: {"score": m.score, "passed": m.counts()[0], "tests": m.counts()[1],
-                      "visible": m.visible.to_dict() if m.visible else None,
-                      "hidden": m.hidden.to_dict() if m.hidden else None}
+                mid: {
+                    "score": m.score,
+                    "passed": m.counts()[0],
+                    "tests": m.counts()[1],
+                    "visible": m.visible.to_dict() if m.visible else None,
+                    "hidden": m.hidden.to_dict() if m.hidden else None,
+                }
                 for mid, m in self.modules.items()
             },
-            "reflections": self.reflections, "problems": self.problems,
+            "reflections": self.reflections,
+            "problems": self.problems,
         }
 
 
@@ -143,18 +156,32 @@ def check_reflections(submission: Path, module: Module) -> list[dict[str, Any]]:
         lo, hi = q.words
         answer = sections.get(q.id.lower())
         n = count_words(answer) if answer is not None else 0
-        status = ("missing" if not answer or n == 0 else
-                  "too short" if n < lo else "too long" if n > hi else "ok")
-        out.append({"module": module.id, "id": q.id, "words": n, "range": [lo, hi],
-                    "status": status})
+        status = (
+            "missing"
+            if not answer or n == 0
+            else "too short"
+            if n < lo
+            else "too long"
+            if n > hi
+            else "ok"
+        )
+        out.append(
+            {"module": module.id, "id": q.id, "words": n, "range": [lo, hi], "status": status}
+        )
     return out
 
 
 def _reference_extension(python: str) -> Path | None:
     code = "import tinytorch.tensor._C as c; print(c.__file__)"
     try:
-        proc = subprocess.run([python, "-c", code], capture_output=True, text=True,
-                              timeout=120, check=False, env=clean_env())
+        proc = subprocess.run(
+            [python, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env=clean_env(),
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     p = Path(proc.stdout.strip()) if proc.returncode == 0 else None
@@ -175,8 +202,12 @@ def make_overlay(submission: Path, dest: Path, extension: Path | None) -> list[s
     for src in sorted(pkgs.glob("*/src/tinytorch")) if pkgs.is_dir() else []:
         for sub in src.iterdir():
             if sub.is_dir():
-                shutil.copytree(sub, ns / sub.name, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd"))
+                shutil.copytree(
+                    sub,
+                    ns / sub.name,
+                    dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd"),
+                )
     if (ns / "__init__.py").exists():
         (ns / "__init__.py").unlink()
         problems.append("the submission had a tinytorch/__init__.py (removed for grading)")
@@ -196,15 +227,27 @@ def _hidden_dir(hidden: Path | None, module: Module) -> Path | None:
     return None
 
 
-def _graded_run(opts: GradeOptions, overlay: Path, tests: Path, module: Module,
-                tmp: Path, tag: str) -> RunResult:
+def _graded_run(
+    opts: GradeOptions, overlay: Path, tests: Path, module: Module, tmp: Path, tag: str
+) -> RunResult:
     results = tmp / f"{module.id}-{tag}.jsonl"
-    env = clean_env(module.backend, {
-        "PYTHONPATH": str(overlay), "TITO_GRADE_RESULTS": str(results),
-        "TITO_TEST_TIMEOUT": str(int(opts.test_timeout)),
-    })
-    res = run_pytest(opts.python, [tests], cwd=tmp, env=env, timeout=opts.timeout,
-                     memory_mb=opts.memory_mb, extra_args=["-p", "tito_grade_plugin"])
+    env = clean_env(
+        module.backend,
+        {
+            "PYTHONPATH": str(overlay),
+            "TITO_GRADE_RESULTS": str(results),
+            "TITO_TEST_TIMEOUT": str(int(opts.test_timeout)),
+        },
+    )
+    res = run_pytest(
+        opts.python,
+        [tests],
+        cwd=tmp,
+        env=env,
+        timeout=opts.timeout,
+        memory_mb=opts.memory_mb,
+        extra_args=["-p", "tito_grade_plugin"],
+    )
     if res.timed_out or not res.cases:
         # the JUnit report is not written when the run is killed: use the live results
         res.cases, res.passed, res.failed, res.errors, res.skipped = [], 0, 0, 0, 0
@@ -216,16 +259,26 @@ def _graded_run(opts: GradeOptions, overlay: Path, tests: Path, module: Module,
                     continue
                 res.cases.append(TestCase(d["name"], d["outcome"], d.get("message", "")))
                 attr = {"passed": "passed", "failed": "failed", "error": "errors"}.get(
-                    d["outcome"], "skipped")
+                    d["outcome"], "skipped"
+                )
                 setattr(res, attr, getattr(res, attr) + 1)
         if res.timed_out:
-            res.cases.append(TestCase(f"{module.dirname} ({tag})", "error",
-                                      f"run killed after its time limit of {opts.timeout:g}s"))
+            res.cases.append(
+                TestCase(
+                    f"{module.dirname} ({tag})",
+                    "error",
+                    f"run killed after its time limit of {opts.timeout:g}s",
+                )
+            )
             res.errors += 1
         elif res.total == 0 and res.returncode != 0:
-            res.cases.append(TestCase(f"{module.dirname} ({tag})", "error",
-                                      f"pytest exited with {res.returncode} before any test "
-                                      "ran (see the output)"))
+            res.cases.append(
+                TestCase(
+                    f"{module.dirname} ({tag})",
+                    "error",
+                    f"pytest exited with {res.returncode} before any test ran (see the output)",
+                )
+            )
             res.errors += 1
     return res
 
@@ -259,14 +312,20 @@ def feedback_markdown(grade: StudentGrade, opts: GradeOptions) -> str:
     for mid, mg in grade.modules.items():
         m = opts.course.modules[mid]
         passed, total = mg.counts()
-        lines += ["", f"## Module {mid}: {m.title}", "",
-                  f"Score: {mg.score:.1f}% ({passed}/{total} tests)", ""]
+        lines += [
+            "",
+            f"## Module {mid}: {m.title}",
+            "",
+            f"Score: {mg.score:.1f}% ({passed}/{total} tests)",
+            "",
+        ]
         for tag, r in (("visible", mg.visible), ("hidden", mg.hidden)):
             if r is None:
                 continue
-            lines.append(f"- {tag} tests: {r.passed}/{r.total} passed"
-                         + (f" (the run was stopped after {opts.timeout:g}s)"
-                            if r.timed_out else ""))
+            lines.append(
+                f"- {tag} tests: {r.passed}/{r.total} passed"
+                + (f" (the run was stopped after {opts.timeout:g}s)" if r.timed_out else "")
+            )
             for c in r.cases:
                 if c.outcome in ("failed", "error"):
                     name = c.name if tag == "visible" else "a hidden test"
@@ -274,13 +333,16 @@ def feedback_markdown(grade: StudentGrade, opts: GradeOptions) -> str:
     if grade.reflections:
         lines += ["", "## Reflections", ""]
         for r in grade.reflections:
-            lines.append(f"- module {r['module']} {r['id']}: {r['words']} words "
-                         f"(asked {r['range'][0]}-{r['range'][1]}): {r['status']}")
+            lines.append(
+                f"- module {r['module']} {r['id']}: {r['words']} words "
+                f"(asked {r['range'][0]}-{r['range'][1]}): {r['status']}"
+            )
     return "\n".join(lines) + "\n"
 
 
-def grade_submissions(opts: GradeOptions, submissions: list[Path], out: Path,
-                      log=lambda s: None) -> list[StudentGrade]:
+def grade_submissions(
+    opts: GradeOptions, submissions: list[Path], out: Path, log=lambda s: None
+) -> list[StudentGrade]:
     """Grade every submission; write the gradebook and the feedback into ``out``."""
     extension = _reference_extension(opts.python)
     grades = []
@@ -291,17 +353,38 @@ def grade_submissions(opts: GradeOptions, submissions: list[Path], out: Path,
     (out / "feedback").mkdir(exist_ok=True)
     with open(out / "gradebook.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["student", *[f"module_{m}" for m in opts.modules], "total",
-                    "reflections_ok", "timed_out"])
+        w.writerow(
+            [
+                "student",
+                *[f"module_{m}" for m in opts.modules],
+                "total",
+                "reflections_ok",
+                "timed_out",
+            ]
+        )
         for g in grades:
             ok = sum(r["status"] == "ok" for r in g.reflections)
-            timed = any(r is not None and r.timed_out
-                        for m in g.modules.values() for r in (m.visible, m.hidden))
-            w.writerow([g.student, *[f"{g.modules[m].score:.1f}" for m in opts.modules],
-                        f"{g.total:.1f}", f"{ok}/{len(g.reflections)}", int(timed)])
-    data = {"modules": opts.modules, "timeout_s": opts.timeout,
-            "test_timeout_s": opts.test_timeout, "memory_mb": opts.memory_mb,
-            "students": [g.to_dict() for g in grades]}
+            timed = any(
+                r is not None and r.timed_out
+                for m in g.modules.values()
+                for r in (m.visible, m.hidden)
+            )
+            w.writerow(
+                [
+                    g.student,
+                    *[f"{g.modules[m].score:.1f}" for m in opts.modules],
+                    f"{g.total:.1f}",
+                    f"{ok}/{len(g.reflections)}",
+                    int(timed),
+                ]
+            )
+    data = {
+        "modules": opts.modules,
+        "timeout_s": opts.timeout,
+        "test_timeout_s": opts.test_timeout,
+        "memory_mb": opts.memory_mb,
+        "students": [g.to_dict() for g in grades],
+    }
     (out / "gradebook.json").write_text(json.dumps(data, indent=2) + "\n")
     for g in grades:
         (out / "feedback" / f"{g.student}.md").write_text(feedback_markdown(g, opts))

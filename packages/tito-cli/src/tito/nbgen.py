@@ -83,8 +83,11 @@ def _strip_solutions(source: str, name: str, keep: bool) -> tuple[str, bool]:
         return source, False
     bodies: dict[Any, Any] = {}
     for key, r in parsed.keyed().items():
-        bodies[key] = r.body if keep else [f"{r.indent}# YOUR CODE HERE\n",
-                                           f"{r.indent}raise NotImplementedError()\n"]
+        bodies[key] = (
+            r.body
+            if keep
+            else [f"{r.indent}# YOUR CODE HERE\n", f"{r.indent}raise NotImplementedError()\n"]
+        )
     text = replace_bodies(parsed, bodies)
     # nbgrader's own markers, so that nbgrader can process the source form too
     text = re.sub(r"(?m)^([ \t]*)#+[ \t]*BEGIN SOLUTION.*$", r"\1### BEGIN SOLUTION", text)
@@ -100,16 +103,31 @@ def lab_to_notebook(text: str, name: str, assignment: str, solutions: bool = Fal
     for i, cell in enumerate(parse_percent(text)):
         grade_id = f"{assignment}-cell-{i:03d}"
         if cell["type"] == "markdown":
-            cells.append({"cell_type": "markdown", "id": grade_id[-64:],
-                          "metadata": {"nbgrader": {"grade": False, "solution": False,
-                                                    "locked": True, "grade_id": grade_id,
-                                                    "schema_version": 3, "task": False}},
-                          "source": cell["source"]})
+            cells.append(
+                {
+                    "cell_type": "markdown",
+                    "id": grade_id[-64:],
+                    "metadata": {
+                        "nbgrader": {
+                            "grade": False,
+                            "solution": False,
+                            "locked": True,
+                            "grade_id": grade_id,
+                            "schema_version": 3,
+                            "task": False,
+                        }
+                    },
+                    "source": cell["source"],
+                }
+            )
             continue
         source, has_solution = _strip_solutions(cell["source"], name, keep=solutions)
         first = next((ln for ln in source.splitlines() if ln.strip()), "")
-        is_test = ("tests" in cell["tags"] or "autograde" in cell["tags"]
-                   or first.lower().startswith("# test"))
+        is_test = (
+            "tests" in cell["tags"]
+            or "autograde" in cell["tags"]
+            or first.lower().startswith("# test")
+        )
         meta: dict[str, Any] = {}
         if has_solution:
             meta = {"grade": False, "solution": True, "locked": False}
@@ -117,14 +135,21 @@ def lab_to_notebook(text: str, name: str, assignment: str, solutions: bool = Fal
             meta = {"grade": True, "solution": False, "locked": True, "points": 1}
         if meta:
             meta.update({"grade_id": grade_id, "schema_version": 3, "task": False})
-        cells.append({"cell_type": "code", "id": grade_id[-64:], "execution_count": None,
-                      "outputs": [],
-                      "metadata": {"nbgrader": meta} if meta else {}, "source": source})
+        cells.append(
+            {
+                "cell_type": "code",
+                "id": grade_id[-64:],
+                "execution_count": None,
+                "outputs": [],
+                "metadata": {"nbgrader": meta} if meta else {},
+                "source": source,
+            }
+        )
     return {
-        "nbformat": 4, "nbformat_minor": 5,
+        "nbformat": 4,
+        "nbformat_minor": 5,
         "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3",
-                           "language": "python"},
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
             "language_info": {"name": "python"},
         },
         "cells": cells,
@@ -137,7 +162,8 @@ def write_notebook(nb: dict, path: Path) -> None:
         import nbformat
     except ImportError as exc:
         raise NbgraderUnavailable(
-            "nbformat is not installed: pip install 'tito-cli[nbgrader]'") from exc
+            "nbformat is not installed: pip install 'tito-cli[nbgrader]'"
+        ) from exc
     node = nbformat.from_dict(nb)
     nbformat.validate(node)
     path.parent.mkdir(parents=True, exist_ok=True)

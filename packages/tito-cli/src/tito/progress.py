@@ -52,14 +52,18 @@ def _module_ok(entry: Any) -> bool:
     if not _iso(entry.get("completed_at")):
         return False
     tests = entry.get("tests", {"passed": 0, "failed": 0})
-    return (isinstance(tests, dict)
-            and all(isinstance(tests.get(k), int) and not isinstance(tests.get(k), bool)
-                    and tests.get(k) >= 0 for k in ("passed", "failed")))
+    return isinstance(tests, dict) and all(
+        isinstance(tests.get(k), int) and not isinstance(tests.get(k), bool) and tests.get(k) >= 0
+        for k in ("passed", "failed")
+    )
 
 
 def _checkpoint_ok(entry: Any) -> bool:
-    return (isinstance(entry, dict) and entry.get("status") in CHECKPOINT_STATUSES
-            and _iso(entry.get("at")))
+    return (
+        isinstance(entry, dict)
+        and entry.get("status") in CHECKPOINT_STATUSES
+        and _iso(entry.get("at"))
+    )
 
 
 def check_progress(data: Any) -> tuple[dict[str, Any], list[str]]:
@@ -108,8 +112,9 @@ class ProgressStore:
         except FileNotFoundError:
             return {"schema": SCHEMA, "modules": {}, "checkpoints": {}}
         except OSError as exc:
-            self.warnings.append(f"progress file {self.path} could not be read ({exc}); "
-                                 "starting from empty progress")
+            self.warnings.append(
+                f"progress file {self.path} could not be read ({exc}); starting from empty progress"
+            )
             return {"schema": SCHEMA, "modules": {}, "checkpoints": {}}
         try:
             data = json.loads(text)
@@ -161,8 +166,11 @@ class ProgressStore:
     def record_module(self, module_id: str, passed: int, failed: int = 0) -> dict[str, Any]:
         """Mark a module complete (with its test counts) and save."""
         data = self.load()
-        data["modules"][module_id] = {"status": "complete", "completed_at": now_iso(),
-                                      "tests": {"passed": passed, "failed": failed}}
+        data["modules"][module_id] = {
+            "status": "complete",
+            "completed_at": now_iso(),
+            "tests": {"passed": passed, "failed": failed},
+        }
         self.save(data)
         return data
 

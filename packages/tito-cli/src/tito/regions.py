@@ -142,7 +142,8 @@ def parse(
         if b:
             if open_region is not None:
                 raise RegionError(
-                    path, i + 1,
+                    path,
+                    i + 1,
                     f"BEGIN SOLUTION inside the region opened at line {open_region.begin + 1}"
                     " (regions never nest; close it with END SOLUTION first)",
                 )
@@ -152,21 +153,36 @@ def parse(
             elif len(words) == 2:
                 module, task = words
                 if not _MODULE_ID.match(module):
-                    raise RegionError(path, i + 1, f"module id {module!r} is not two digits "
-                                      f"(expected e.g. `{prefix} BEGIN SOLUTION 02 add`)")
+                    raise RegionError(
+                        path,
+                        i + 1,
+                        f"module id {module!r} is not two digits "
+                        f"(expected e.g. `{prefix} BEGIN SOLUTION 02 add`)",
+                    )
                 if not _TASK_ID.match(task):
                     raise RegionError(path, i + 1, f"task id {task!r} must match [a-z0-9_-]+")
                 if known is not None:
                     if module not in known:
-                        raise RegionError(path, i + 1, f"unknown course module {module!r} "
-                                          "(no course/<id>_*/module.yaml has this id)")
+                        raise RegionError(
+                            path,
+                            i + 1,
+                            f"unknown course module {module!r} "
+                            "(no course/<id>_*/module.yaml has this id)",
+                        )
                     if task not in known[module]:
                         tasks = ", ".join(sorted(known[module])) or "none"
-                        raise RegionError(path, i + 1, f"module {module} has no task {task!r} "
-                                          f"in its module.yaml (its tasks: {tasks})")
+                        raise RegionError(
+                            path,
+                            i + 1,
+                            f"module {module} has no task {task!r} "
+                            f"in its module.yaml (its tasks: {tasks})",
+                        )
             else:
-                raise RegionError(path, i + 1, "malformed marker: expected "
-                                  f"`{prefix} BEGIN SOLUTION <module id> <task id>`")
+                raise RegionError(
+                    path,
+                    i + 1,
+                    f"malformed marker: expected `{prefix} BEGIN SOLUTION <module id> <task id>`",
+                )
             open_region = Region(module, task, i, -1, b.group("indent"))
         elif e:
             if open_region is None:
@@ -176,12 +192,19 @@ def parse(
             regions.append(open_region)
             open_region = None
         elif loose_re.match(stripped):
-            raise RegionError(path, i + 1, "malformed solution marker: "
-                              f"{stripped.strip()!r} (markers are whole-line comments: "
-                              f"`{prefix} BEGIN SOLUTION NN task` / `{prefix} END SOLUTION`)")
+            raise RegionError(
+                path,
+                i + 1,
+                "malformed solution marker: "
+                f"{stripped.strip()!r} (markers are whole-line comments: "
+                f"`{prefix} BEGIN SOLUTION NN task` / `{prefix} END SOLUTION`)",
+            )
     if open_region is not None:
-        raise RegionError(path, open_region.begin + 1,
-                          "BEGIN SOLUTION is never closed (no END SOLUTION before the end)")
+        raise RegionError(
+            path,
+            open_region.begin + 1,
+            "BEGIN SOLUTION is never closed (no END SOLUTION before the end)",
+        )
     return ParsedFile(str(path), lines, regions)
 
 

@@ -59,32 +59,61 @@ class RunResult:
     @property
     def ok(self) -> bool:
         """No failure or error, at least one test passed, no time-out (skips are allowed)."""
-        return (not self.timed_out and self.returncode == 0 and self.passed > 0
-                and self.failed == 0 and self.errors == 0)
+        return (
+            not self.timed_out
+            and self.returncode == 0
+            and self.passed > 0
+            and self.failed == 0
+            and self.errors == 0
+        )
 
     def summary(self) -> str:
         """``"12 passed, 1 failed"``-style line."""
         if self.timed_out:
             return f"timed out after {self.duration:.0f}s ({self.passed} passed before)"
-        parts = [f"{n} {w}" for n, w in ((self.passed, "passed"), (self.failed, "failed"),
-                                         (self.errors, "errors"), (self.skipped, "skipped"))
-                 if n]
+        parts = [
+            f"{n} {w}"
+            for n, w in (
+                (self.passed, "passed"),
+                (self.failed, "failed"),
+                (self.errors, "errors"),
+                (self.skipped, "skipped"),
+            )
+            if n
+        ]
         return ", ".join(parts) or f"no tests ran (exit {self.returncode})"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        return {"returncode": self.returncode, "passed": self.passed, "failed": self.failed,
-                "errors": self.errors, "skipped": self.skipped, "timed_out": self.timed_out,
-                "duration": round(self.duration, 2), "ok": self.ok,
-                "cases": [c.to_dict() for c in self.cases]}
+        return {
+            "returncode": self.returncode,
+            "passed": self.passed,
+            "failed": self.failed,
+            "errors": self.errors,
+            "skipped": self.skipped,
+            "timed_out": self.timed_out,
+            "duration": round(self.duration, 2),
+            "ok": self.ok,
+            "cases": [c.to_dict() for c in self.cases],
+        }
 
 
 def clean_env(backend: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a test subprocess: no inherited PYTHONPATH / venv settings, the
     tensor backend set (or unset), no colour, no bytecode cache written into the workspace."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "TINYTORCH_BACKEND",
-                        "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "VIRTUAL_ENV",
+            "TINYTORCH_BACKEND",
+            "PYTEST_ADDOPTS",
+            "PYTEST_CURRENT_TEST",
+        )
+    }
     if backend:
         env["TINYTORCH_BACKEND"] = backend
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -153,15 +182,33 @@ def run_pytest(
     """
     with tempfile.TemporaryDirectory(prefix="tito-run-") as tmp:
         junit = Path(tmp) / "junit.xml"
-        cmd = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               "--import-mode=importlib", "-o", "addopts=", "--rootdir", str(cwd or tmp),
-               f"--junitxml={junit}", "-o", "junit_family=xunit1",
-               *(extra_args or []), *[str(p) for p in paths]]
+        cmd = [
+            str(python),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--import-mode=importlib",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(cwd or tmp),
+            f"--junitxml={junit}",
+            "-o",
+            "junit_family=xunit1",
+            *(extra_args or []),
+            *[str(p) for p in paths],
+        ]
         t0 = time.monotonic()
         posix = os.name == "posix"
         proc = subprocess.Popen(
-            cmd, cwd=str(cwd or tmp), env=env or clean_env(backend),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cmd,
+            cwd=str(cwd or tmp),
+            env=env or clean_env(backend),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             preexec_fn=_limits(memory_mb) if posix else None,  # noqa: PLW1509
         )
         timed_out = False
@@ -177,9 +224,12 @@ def run_pytest(
             else:  # pragma: no cover
                 proc.kill()
             out, _ = proc.communicate()
-        result = RunResult(returncode=proc.returncode if not timed_out else -9,
-                           timed_out=timed_out, duration=time.monotonic() - t0,
-                           output=(out or "")[-20000:])
+        result = RunResult(
+            returncode=proc.returncode if not timed_out else -9,
+            timed_out=timed_out,
+            duration=time.monotonic() - t0,
+            output=(out or "")[-20000:],
+        )
         _parse_junit(junit, result)
         return result
 

@@ -54,8 +54,18 @@ __all__ = [
 WORKSPACE_SCHEMA = 1
 #: Packages copied without scanning for regions (tito's own sources talk about markers).
 UNSCANNED_PACKAGES = {"tito-cli"}
-_SKIP_DIRS = {"build", "dist", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis",
-              ".venv", ".git", "site", ".mypy_cache"}
+_SKIP_DIRS = {
+    "build",
+    "dist",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    ".venv",
+    ".git",
+    "site",
+    ".mypy_cache",
+}
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd", ".dylib", ".o")
 
 
@@ -76,8 +86,7 @@ def find_source(explicit: str | Path | None = None) -> Path:
     if explicit:
         p = Path(explicit).resolve()
         if not _is_source(p):
-            raise WorkspaceError(f"{p} is not a TinyTorch repository (needs packages/ and "
-                                 "course/)")
+            raise WorkspaceError(f"{p} is not a TinyTorch repository (needs packages/ and course/)")
         return p
     env = os.environ.get("TITO_SOURCE")
     if env:
@@ -86,8 +95,10 @@ def find_source(explicit: str | Path | None = None) -> Path:
         for p in [start, *start.parents]:
             if _is_source(p) and not (p / ".tito" / "workspace.json").is_file():
                 return p
-    raise WorkspaceError("cannot find the TinyTorch repository: run tito inside it, or pass "
-                         "--source REPO (or set TITO_SOURCE)")
+    raise WorkspaceError(
+        "cannot find the TinyTorch repository: run tito inside it, or pass "
+        "--source REPO (or set TITO_SOURCE)"
+    )
 
 
 @dataclass
@@ -121,8 +132,7 @@ class Workspace:
 
     def write_meta(self, data: dict[str, Any]) -> None:
         """Write workspace.json atomically."""
-        _atomic_write(self.meta_path, (json.dumps(data, indent=2, sort_keys=True) + "\n")
-                      .encode())
+        _atomic_write(self.meta_path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
     def course(self) -> Course:
         """The workspace's course modules."""
@@ -147,8 +157,10 @@ def find_workspace(explicit: str | Path | None = None) -> Workspace | None:
     if cand:
         ws = Workspace(Path(cand).resolve())
         if not ws.meta_path.is_file():
-            raise WorkspaceError(f"{ws.root} is not a tito workspace (no .tito/workspace.json);"
-                                 " make one with `tito workspace init DIR`")
+            raise WorkspaceError(
+                f"{ws.root} is not a tito workspace (no .tito/workspace.json);"
+                " make one with `tito workspace init DIR`"
+            )
         return ws
     for p in [Path.cwd(), *Path.cwd().parents]:
         if (p / ".tito" / "workspace.json").is_file():
@@ -171,8 +183,10 @@ def _walk(root: Path, skip_top: set[str] = frozenset()) -> list[Path]:  # type: 
     for dirpath, dirnames, filenames in os.walk(root):
         rel = Path(dirpath).relative_to(root)
         dirnames[:] = sorted(
-            d for d in dirnames
-            if d not in _SKIP_DIRS and not d.endswith(".egg-info")
+            d
+            for d in dirnames
+            if d not in _SKIP_DIRS
+            and not d.endswith(".egg-info")
             and not (rel == Path(".") and d in skip_top)
         )
         for f in sorted(filenames):
@@ -240,9 +254,13 @@ def build_tree(source: Path, course: Course | None = None) -> dict[str, bytes]:
 
 def reflection_template(module) -> str:
     """The reflection answers file of a module: one ``## <id>`` heading per question."""
-    lines = [f"# Module {module.id} reflections", "",
-             "Answer each question of README.md under its heading. `tito grade` counts the "
-             "words of each answer.", ""]
+    lines = [
+        f"# Module {module.id} reflections",
+        "",
+        "Answer each question of README.md under its heading. `tito grade` counts the "
+        "words of each answer.",
+        "",
+    ]
     for q in module.reflection:
         lines += [f"## {q.id}", "", f"<!-- {q.words[0]}-{q.words[1]} words -->", ""]
     return "\n".join(lines)
@@ -267,15 +285,21 @@ def check_tasks_have_regions(source: Path, course: Course) -> list[str]:
     for m in course.modules.values():
         for t in m.tasks:
             if (m.id, t.id) not in found:
-                out.append(f"module {m.id} task {t.id!r} has no solution region in "
-                           f"{', '.join(t.files)}")
+                out.append(
+                    f"module {m.id} task {t.id!r} has no solution region in {', '.join(t.files)}"
+                )
     return out
 
 
 def _git_commit(source: Path) -> str | None:
     try:
-        proc = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"],
-                              capture_output=True, text=True, timeout=20, check=False)
+        proc = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return proc.stdout.strip() or None if proc.returncode == 0 else None
@@ -325,12 +349,21 @@ def init_workspace(
     ws = Workspace(target)
     _write_tree(ws.base, tree)
     (target / ".gitignore").write_text(".venv/\n__pycache__/\nbuild/\n*.so\n.tito/backups/\n")
-    ws.write_meta({
-        "schema": WORKSPACE_SCHEMA, "source": str(source), "source_commit": _git_commit(source),
-        "created": _now(), "updated": None, "tito_version": __version__, "python": None,
-    })
-    log(f"copied {len(tree)} files; "
-        f"{sum(len(m.tasks) for m in course.modules.values())} tasks stubbed")
+    ws.write_meta(
+        {
+            "schema": WORKSPACE_SCHEMA,
+            "source": str(source),
+            "source_commit": _git_commit(source),
+            "created": _now(),
+            "updated": None,
+            "tito_version": __version__,
+            "python": None,
+        }
+    )
+    log(
+        f"copied {len(tree)} files; "
+        f"{sum(len(m.tasks) for m in course.modules.values())} tasks stubbed"
+    )
     if install != "none":
         install_workspace(ws, venv=(install == "venv"), python=python, log=log)
     return ws
@@ -356,13 +389,18 @@ def package_order(packages_dir: Path) -> list[Path]:
     for d in sorted(packages_dir.iterdir()):
         if (d / "pyproject.toml").is_file():
             meta = tomllib.loads((d / "pyproject.toml").read_text()).get("project", {})
-            deps = [re.split(r"[ <>=!~;\[]", r, maxsplit=1)[0].lower()
-                    for r in meta.get("dependencies", [])]
+            deps = [
+                re.split(r"[ <>=!~;\[]", r, maxsplit=1)[0].lower()
+                for r in meta.get("dependencies", [])
+            ]
             pkgs[meta.get("name", d.name).lower()] = (d, deps)
     order: list[str] = []
     while len(order) < len(pkgs):
-        ready = [n for n, (_, deps) in pkgs.items()
-                 if n not in order and all(x in order or x not in pkgs for x in deps)]
+        ready = [
+            n
+            for n, (_, deps) in pkgs.items()
+            if n not in order and all(x in order or x not in pkgs for x in deps)
+        ]
         if not ready:
             raise WorkspaceError("dependency cycle among packages")
         order.append(sorted(ready)[0])
@@ -379,8 +417,12 @@ def _pip(python: Path, args: list[str], log: Callable[[str], None]) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
-    has_pip = subprocess.run([str(python), "-c", "import pip"], capture_output=True,
-                             check=False, env=env).returncode == 0
+    has_pip = (
+        subprocess.run(
+            [str(python), "-c", "import pip"], capture_output=True, check=False, env=env
+        ).returncode
+        == 0
+    )
     if has_pip:
         cmd = [str(python), "-m", "pip", "install", "-q", *args]
     else:
@@ -390,13 +432,23 @@ def _pip(python: Path, args: list[str], log: Callable[[str], None]) -> None:
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         raise WorkspaceError(f"pip failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
-    log(f"pip install {' '.join(a for a in args if not a.startswith('-'))[:90]} "
-        f"({time.monotonic() - t0:.0f}s)")
+    log(
+        f"pip install {' '.join(a for a in args if not a.startswith('-'))[:90]} "
+        f"({time.monotonic() - t0:.0f}s)"
+    )
 
 
-BUILD_REQUIREMENTS = ["scikit-build-core>=1.0.1", "pybind11>=2.13", "hatchling>=1.27",
-                      "editables>=0.5", "numpy>=1.24", "cmake>=3.18", "ninja>=1.11",
-                      "pytest>=8", "hypothesis>=6.100"]
+BUILD_REQUIREMENTS = [
+    "scikit-build-core>=1.0.1",
+    "pybind11>=2.13",
+    "hatchling>=1.27",
+    "editables>=0.5",
+    "numpy>=1.24",
+    "cmake>=3.18",
+    "ninja>=1.11",
+    "pytest>=8",
+    "hypothesis>=6.100",
+]
 
 
 def _digest(pkg: Path) -> str:
@@ -436,8 +488,12 @@ def install_workspace(
         py = _venv_python(vdir)
         if not py.exists():
             log(f"creating {vdir}")
-            proc = subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(vdir)],
-                                  capture_output=True, text=True, check=False)
+            proc = subprocess.run(
+                [sys.executable, "-m", "venv", "--without-pip", str(vdir)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if proc.returncode != 0:
                 raise WorkspaceError(f"could not create {vdir}: {proc.stderr.strip()}")
     else:
@@ -478,8 +534,19 @@ class UpdateReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        return {k: getattr(self, k) for k in ("added", "updated", "merged", "kept", "removed",
-                                              "conflicts", "backup", "dry_run")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "added",
+                "updated",
+                "merged",
+                "kept",
+                "removed",
+                "conflicts",
+                "backup",
+                "dry_run",
+            )
+        }
 
 
 def _split(text: str, rel: str, bare: bool) -> tuple[Any, list[str]] | None:
@@ -512,8 +579,10 @@ def merge_file(
     if sn is None:
         return new, [f"{rel}: the new version has bad markers; took it whole"]
     if sm is None or sb is None:
-        return new, [f"{rel}: your copy's solution markers are damaged; took the new version "
-                     "(yours is in the backup)"]
+        return new, [
+            f"{rel}: your copy's solution markers are damaged; took the new version "
+            "(yours is in the backup)"
+        ]
     (pb, skel_b), (pm, skel_m), (pn, skel_n) = sb, sm, sn
     kb, km, kn = pb.keyed(), pm.keyed(), pn.keyed()
     conflicts: list[str] = []
@@ -521,14 +590,18 @@ def merge_file(
     for k in work:
         if k not in kn:
             label = f"module {k[0]} task {k[1]}" if k[0] else "a lab exercise"
-            conflicts.append(f"{rel}: your work in {label} (region {k[2] + 1}) has no place in "
-                             "the new version: it is in the backup")
+            conflicts.append(
+                f"{rel}: your work in {label} (region {k[2] + 1}) has no place in "
+                "the new version: it is in the backup"
+            )
     if skel_m == skel_b or skel_n == skel_b:
         skeleton_from = pn if skel_m == skel_b else pm
     else:
         skeleton_from = pn
-        conflicts.append(f"{rel}: changed outside the solution regions both by you and by the "
-                         "course; took the course's version (yours is in the backup)")
+        conflicts.append(
+            f"{rel}: changed outside the solution regions both by you and by the "
+            "course; took the course's version (yours is in the backup)"
+        )
     target = skeleton_from.keyed()
     bodies = {}
     for k in target:
@@ -578,8 +651,9 @@ def update_workspace(
                 report.removed.append(rel)
             else:
                 report.kept.append(rel)
-                report.conflicts.append(f"{rel}: removed from the course, but you changed it: "
-                                        "kept your copy")
+                report.conflicts.append(
+                    f"{rel}: removed from the course, but you changed it: kept your copy"
+                )
             continue
         if mine is None:
             if base is None or base != new:
@@ -594,8 +668,10 @@ def update_workspace(
             backup(rel)
             write(rel, new)
             report.updated.append(rel)
-            report.conflicts.append(f"{rel}: new in the course, but you had a file there; "
-                                    "took the course's (yours is in the backup)")
+            report.conflicts.append(
+                f"{rel}: new in the course, but you had a file there; "
+                "took the course's (yours is in the backup)"
+            )
             continue
         if mine == base:
             backup(rel)
@@ -614,8 +690,10 @@ def update_workspace(
             backup(rel)
             write(rel, new)
             report.updated.append(rel)
-            report.conflicts.append(f"{rel}: changed both by you and by the course; took the "
-                                    "course's (yours is in the backup)")
+            report.conflicts.append(
+                f"{rel}: changed both by you and by the course; took the "
+                "course's (yours is in the backup)"
+            )
             continue
         merged, conflicts = merge_file(rel, *texts, bare=rel in labs)
         backup(rel)
@@ -627,7 +705,13 @@ def update_workspace(
             shutil.rmtree(ws.base)
         _write_tree(ws.base, new_tree)
         meta = ws.meta()
-        meta.update({"updated": _now(), "source": str(Path(source).resolve()),
-                     "source_commit": _git_commit(Path(source)), "tito_version": __version__})
+        meta.update(
+            {
+                "updated": _now(),
+                "source": str(Path(source).resolve()),
+                "source_commit": _git_commit(Path(source)),
+                "tito_version": __version__,
+            }
+        )
         ws.write_meta(meta)
     return report

@@ -12,15 +12,25 @@ from typing import Any
 from tito.course import Course, CourseError, Module, load_course
 from tito.workspace import Workspace, WorkspaceError, find_source, find_workspace
 
-__all__ = ["Context", "add_common", "context", "fail", "run_module_tests", "run_checkpoint",
-           "unfinished_tasks", "export_module"]
+__all__ = [
+    "Context",
+    "add_common",
+    "context",
+    "fail",
+    "run_module_tests",
+    "run_checkpoint",
+    "unfinished_tasks",
+    "export_module",
+]
 
 
 def add_common(parser: argparse.ArgumentParser, json_flag: bool = True) -> None:
     """``--workspace DIR`` (and ``--json``) on a leaf parser."""
-    parser.add_argument("--workspace", metavar="DIR",
-                        help="the workspace (default: found from the current directory up, "
-                             "or TITO_WORKSPACE)")
+    parser.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="the workspace (default: found from the current directory up, or TITO_WORKSPACE)",
+    )
     if json_flag:
         parser.add_argument("--json", action="store_true", help="print JSON")
 
@@ -77,8 +87,10 @@ def context(args: argparse.Namespace, need_workspace: bool = False) -> Context:
     except WorkspaceError as exc:
         raise CommandError(str(exc)) from exc
     if ws is None and need_workspace:
-        raise CommandError("not inside a tito workspace: make one with `tito workspace init DIR`"
-                           ", then run this there (or pass --workspace DIR)")
+        raise CommandError(
+            "not inside a tito workspace: make one with `tito workspace init DIR`"
+            ", then run this there (or pass --workspace DIR)"
+        )
     try:
         root = ws.root if ws else find_source(getattr(args, "source", None))
         course = load_course(root / "course")
@@ -133,8 +145,7 @@ def run_module_tests(ctx: Context, module: Module, timeout: float = 900):
     tests = ctx.root / "course" / module.dirname / module.tests
     if not tests.is_dir():
         return None
-    return run_pytest(ctx.python, [tests], cwd=ctx.root, backend=module.backend,
-                      timeout=timeout)
+    return run_pytest(ctx.python, [tests], cwd=ctx.root, backend=module.backend, timeout=timeout)
 
 
 def run_checkpoint(ctx: Context, checkpoint_id: str, backend: str | None, timeout: float = 900):

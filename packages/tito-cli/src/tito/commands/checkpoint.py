@@ -27,8 +27,11 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(group_parser=parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("status", help="which checkpoints you have passed")
-    p.add_argument("--detailed", action="store_true",
-                   help="also show each checkpoint's file, module and requirements")
+    p.add_argument(
+        "--detailed",
+        action="store_true",
+        help="also show each checkpoint's file, module and requirements",
+    )
     add_common(p)
     p.set_defaults(handler=cmd_status)
     p = sub.add_parser("timeline", help="the checkpoints as a path")
@@ -56,8 +59,14 @@ def _rows(ctx) -> list[dict[str, Any]]:
             state = f"unavailable: needs {', '.join(missing)}"
         else:
             state = "pending"
-        rows.append({**cp.to_dict(), "module": unlock.get(cid), "status": state,
-                     "at": progress["checkpoints"].get(cid, {}).get("at")})
+        rows.append(
+            {
+                **cp.to_dict(),
+                "module": unlock.get(cid),
+                "status": state,
+                "at": progress["checkpoints"].get(cid, {}).get("at"),
+            }
+        )
     return rows
 
 
@@ -83,14 +92,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows = _rows(ctx)
     passed = sum(r["status"] == "passed" for r in rows)
     if args.json:
-        print_json({"passed": passed, "total": len(rows), "checkpoints": rows,
-                    "warnings": ctx.warnings})
+        print_json(
+            {"passed": passed, "total": len(rows), "checkpoints": rows, "warnings": ctx.warnings}
+        )
         return 0
     console = make_console()
     for w in ctx.warnings:
         console.print(f"[bold yellow]warning:[/bold yellow] {w}", soft_wrap=True)
-    table = Table(title=f"Capability checkpoints: {passed}/{len(rows)} passed",
-                  title_justify="left")
+    table = Table(
+        title=f"Capability checkpoints: {passed}/{len(rows)} passed", title_justify="left"
+    )
     table.add_column("id")
     table.add_column("checkpoint")
     table.add_column("question")
@@ -102,8 +113,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for r in rows:
         cells = [r["id"], r["name"], r["question"], _mark(r["status"])]
         if args.detailed:
-            cells += [r["module"] or "-", ", ".join(r["requires"]) or "-",
-                      r["at"] or r["file"]]
+            cells += [r["module"] or "-", ", ".join(r["requires"]) or "-", r["at"] or r["file"]]
         table.add_row(*cells)
     console.print(table)
     return 0
@@ -120,21 +130,25 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         return fail(str(exc))
     rows = _rows(ctx)
     if args.json:
-        print_json({"timeline": [{k: r[k] for k in ("id", "name", "module", "status")}
-                                 for r in rows]})
+        print_json(
+            {"timeline": [{k: r[k] for k in ("id", "name", "module", "status")} for r in rows]}
+        )
         return 0
     console = make_console()
     sym = {"passed": "[green]●[/green]", "pending": "[yellow]○[/yellow]"}
     if args.horizontal:
         parts = [f"{sym.get(r['status'], '[dim]·[/dim]')} {r['id']}" for r in rows]
         console.print(" ── ".join(parts), soft_wrap=True)
-        console.print("[green]●[/green] passed  [yellow]○[/yellow] pending  "
-                      "[dim]·[/dim] unavailable")
+        console.print(
+            "[green]●[/green] passed  [yellow]○[/yellow] pending  [dim]·[/dim] unavailable"
+        )
         return 0
     for i, r in enumerate(rows):
         unlock = f"module {r['module']}" if r["module"] else "no module yet"
-        console.print(f"{sym.get(r['status'], '[dim]·[/dim]')} {r['id']} {r['name']:<16} "
-                      f"{r['question']}  [dim]({unlock})[/dim]")
+        console.print(
+            f"{sym.get(r['status'], '[dim]·[/dim]')} {r['id']} {r['name']:<16} "
+            f"{r['question']}  [dim]({unlock})[/dim]"
+        )
         if i < len(rows) - 1:
             console.print("│")
     return 0
@@ -167,6 +181,6 @@ def cmd_test(args: argparse.Namespace) -> int:
         return 0 if result.ok else 1
     from tito.commands.module import _print_result
 
-    console.print(f"[bold]checkpoint {cid} {cp.name}[/bold]: \"{cp.question}\"")
+    console.print(f'[bold]checkpoint {cid} {cp.name}[/bold]: "{cp.question}"')
     _print_result(console, result)
     return 0 if result.ok else 1

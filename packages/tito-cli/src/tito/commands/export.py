@@ -45,13 +45,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"module": module.id, "installed": True, "unfinished": left})
         return 0
-    console.print(f"[bold]module {module.id} ({module.name})[/bold]: your code is installed "
-                  f"for {ctx.python}")
+    console.print(
+        f"[bold]module {module.id} ({module.name})[/bold]: your code is installed for {ctx.python}"
+    )
     if left:
         console.print(f"  [yellow]{len(left)} region(s) still hold their stub:[/yellow]")
         for item in left:
             console.print(f"    {item}")
     else:
-        console.print(f"  [green]all {len(module.tasks)} task(s) implemented[/green]; next: "
-                      f"[cyan]tito module complete {module.id}[/cyan]")
+        console.print(
+            f"  [green]all {len(module.tasks)} task(s) implemented[/green]; next: "
+            f"[cyan]tito module complete {module.id}[/cyan]"
+        )
     return 0

@@ -22,20 +22,43 @@ ORDER = 50
 def register(subparsers: Any) -> None:
     """Add ``tito grade``."""
     p = subparsers.add_parser(NAME, help=HELP, description=HELP)
-    p.add_argument("submissions", metavar="SUBMISSION", nargs="+",
-                   help="student workspace directories")
-    p.add_argument("--modules", metavar="NN,NN", help="modules to grade (default: every "
-                   "module with tasks and tests)")
+    p.add_argument(
+        "submissions", metavar="SUBMISSION", nargs="+", help="student workspace directories"
+    )
+    p.add_argument(
+        "--modules",
+        metavar="NN,NN",
+        help="modules to grade (default: every module with tasks and tests)",
+    )
     p.add_argument("--hidden", metavar="DIR", help="the instructor's hidden tests")
     p.add_argument("--source", metavar="REPO", help="the repository (visible tests, course)")
-    p.add_argument("--python", metavar="PY", default=sys.executable,
-                   help="interpreter to grade with (default: this one)")
-    p.add_argument("--timeout", type=float, default=300, metavar="S",
-                   help="time limit of each test run in seconds (default 300)")
-    p.add_argument("--test-timeout", type=float, default=30, metavar="S",
-                   help="time limit of each single test (default 30)")
-    p.add_argument("--memory", type=int, default=4096, metavar="MB",
-                   help="memory (address space) limit of each run in MB (default 4096; 0: none)")
+    p.add_argument(
+        "--python",
+        metavar="PY",
+        default=sys.executable,
+        help="interpreter to grade with (default: this one)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=300,
+        metavar="S",
+        help="time limit of each test run in seconds (default 300)",
+    )
+    p.add_argument(
+        "--test-timeout",
+        type=float,
+        default=30,
+        metavar="S",
+        help="time limit of each single test (default 30)",
+    )
+    p.add_argument(
+        "--memory",
+        type=int,
+        default=4096,
+        metavar="MB",
+        help="memory (address space) limit of each run in MB (default 4096; 0: none)",
+    )
     p.add_argument("--out", metavar="DIR", default="grades", help="output directory")
     p.add_argument("--json", action="store_true", help="print the gradebook as JSON")
     p.set_defaults(handler=cmd_grade)
@@ -63,16 +86,21 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if unknown:
             return fail(f"unknown module(s): {', '.join(unknown)}")
     else:
-        modules = [m.id for m in course.modules.values()
-                   if m.tasks and (m.path / m.tests).is_dir()]
+        modules = [m.id for m in course.modules.values() if m.tasks and (m.path / m.tests).is_dir()]
     subs = [Path(s) for s in args.submissions]
     missing = [str(s) for s in subs if not s.is_dir()]
     if missing:
         return fail(f"not a directory: {', '.join(missing)}")
-    opts = GradeOptions(python=args.python, source=source, course=course, modules=modules,
-                        hidden=Path(args.hidden).resolve() if args.hidden else None,
-                        timeout=args.timeout, test_timeout=args.test_timeout,
-                        memory_mb=args.memory or None)
+    opts = GradeOptions(
+        python=args.python,
+        source=source,
+        course=course,
+        modules=modules,
+        hidden=Path(args.hidden).resolve() if args.hidden else None,
+        timeout=args.timeout,
+        test_timeout=args.test_timeout,
+        memory_mb=args.memory or None,
+    )
     out = Path(args.out)
     grades = grade_submissions(opts, subs, out, log=lambda s: console.print(f"  {s}"))
     if args.json:
@@ -86,8 +114,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
     table.add_column("reflections")
     for g in grades:
         ok = sum(r["status"] == "ok" for r in g.reflections)
-        table.add_row(g.student, *[f"{g.modules[m].score:.1f}" for m in modules],
-                      f"{g.total:.1f}", f"{ok}/{len(g.reflections)}")
+        table.add_row(
+            g.student,
+            *[f"{g.modules[m].score:.1f}" for m in modules],
+            f"{g.total:.1f}",
+            f"{ok}/{len(g.reflections)}",
+        )
     console.print(table)
     console.print(f"feedback: {out / 'feedback'}")
     return 0

@@ -77,8 +77,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     except CommandError as exc:
         return fail(str(exc))
     progress = ctx.progress()
-    rows = [{**m.to_dict(), "status": _status_of(ctx, progress, m)}
-            for m in ctx.course.modules.values()]
+    rows = [
+        {**m.to_dict(), "status": _status_of(ctx, progress, m)} for m in ctx.course.modules.values()
+    ]
     if args.json:
         print_json({"modules": rows, "warnings": ctx.warnings})
         return 0
@@ -89,10 +90,16 @@ def cmd_list(args: argparse.Namespace) -> int:
         table.add_column(col)
     style = {"complete": "green", "ready": "cyan", "locked": "dim"}
     for m, row in zip(ctx.course.modules.values(), rows, strict=True):
-        table.add_row(m.id, m.title, ", ".join(m.packages), str(len(m.tasks)),
-                      ", ".join(m.prerequisites) or "-", f"{m.time_estimate_hours:g}",
-                      "*" * m.difficulty,
-                      f"[{style[row['status']]}]{row['status']}[/{style[row['status']]}]")
+        table.add_row(
+            m.id,
+            m.title,
+            ", ".join(m.packages),
+            str(len(m.tasks)),
+            ", ".join(m.prerequisites) or "-",
+            f"{m.time_estimate_hours:g}",
+            "*" * m.difficulty,
+            f"[{style[row['status']]}]{row['status']}[/{style[row['status']]}]",
+        )
     console.print(table)
     return 0
 
@@ -107,23 +114,40 @@ def cmd_status(args: argparse.Namespace) -> int:
     except CommandError as exc:
         return fail(str(exc))
     progress = ctx.progress()
-    mods = {m.id: {"title": m.title, "status": _status_of(ctx, progress, m),
-                   **({"completed_at": progress["modules"][m.id]["completed_at"]}
-                      if m.id in progress["modules"] else {})}
-            for m in ctx.course.modules.values()}
+    mods = {
+        m.id: {
+            "title": m.title,
+            "status": _status_of(ctx, progress, m),
+            **(
+                {"completed_at": progress["modules"][m.id]["completed_at"]}
+                if m.id in progress["modules"]
+                else {}
+            ),
+        }
+        for m in ctx.course.modules.values()
+    }
     done = sum(1 for v in mods.values() if v["status"] == "complete")
     if args.json:
-        print_json({"workspace": str(ctx.workspace.root) if ctx.workspace else None,
-                    "complete": done, "total": len(mods), "modules": mods,
-                    "warnings": ctx.warnings})
+        print_json(
+            {
+                "workspace": str(ctx.workspace.root) if ctx.workspace else None,
+                "complete": done,
+                "total": len(mods),
+                "modules": mods,
+                "warnings": ctx.warnings,
+            }
+        )
         return 0
     console = make_console()
     _warn(console, ctx)
     if ctx.workspace is None:
         console.print("[yellow]not in a workspace: no progress to show[/yellow]")
     console.print(f"[bold]{done}/{len(mods)} modules complete[/bold]")
-    marks = {"complete": "[green]done [/green]", "ready": "[cyan]ready[/cyan]",
-             "locked": "[dim]locked[/dim]"}
+    marks = {
+        "complete": "[green]done [/green]",
+        "ready": "[cyan]ready[/cyan]",
+        "locked": "[dim]locked[/dim]",
+    }
     for mid, v in mods.items():
         console.print(f"  {marks[v['status']]}  {mid}  {v['title']}")
     return 0
@@ -142,8 +166,10 @@ def cmd_test(args: argparse.Namespace) -> int:
         export_module(ctx, module, lambda s: console.print(f"  {s}"))
     except (CommandError, KeyError) as exc:
         return fail(str(exc).strip("'\""))
-    console.print(f"[bold]module {module.id} ({module.name})[/bold]: tests against "
-                  f"{ctx.python} (TINYTORCH_BACKEND={module.backend})")
+    console.print(
+        f"[bold]module {module.id} ({module.name})[/bold]: tests against "
+        f"{ctx.python} (TINYTORCH_BACKEND={module.backend})"
+    )
     result = run(ctx, module)
     if args.json:
         print_json({"module": module.id, "result": result.to_dict() if result else None})
@@ -160,8 +186,9 @@ def _print_result(console, result) -> None:
     console.print(f"  [{style}]{result.summary()}[/{style}] in {result.duration:.1f}s")
     for case in result.cases:
         if case.outcome in ("failed", "error"):
-            console.print(f"    [red]{case.outcome}[/red] {case.name}: {case.message}",
-                          soft_wrap=True)
+            console.print(
+                f"    [red]{case.outcome}[/red] {case.name}: {case.message}", soft_wrap=True
+            )
     if not result.cases and not result.ok:
         console.print(result.output[-3000:], markup=False, soft_wrap=True)
 
@@ -200,19 +227,25 @@ def cmd_complete(args: argparse.Namespace) -> int:
     missing = [p for p in module.prerequisites if not _prereq_done(ctx, progress, p)]
     if missing:
         names = ", ".join(f"{p} ({ctx.course.modules[p].name})" for p in missing)
-        return refuse(f"module {module.id} needs module(s) {names} complete first: run "
-                      + " then ".join(f"`tito module complete {p}`" for p in missing))
+        return refuse(
+            f"module {module.id} needs module(s) {names} complete first: run "
+            + " then ".join(f"`tito module complete {p}`" for p in missing)
+        )
     from tito.checkpoints import installed_distributions
 
     have = installed_distributions(ctx.python)
     absent = [p for p in module.packages if p.lower() not in have]
     if absent:
-        return refuse(f"module {module.id} needs {', '.join(absent)}, which is not installed "
-                      f"for {ctx.python} (its tasks come with that package)")
+        return refuse(
+            f"module {module.id} needs {', '.join(absent)}, which is not installed "
+            f"for {ctx.python} (its tasks come with that package)"
+        )
     unfinished = unfinished_tasks(ctx, module)
     if unfinished:
-        return refuse(f"module {module.id} is not finished: these regions still hold their "
-                      "stub: " + "; ".join(unfinished))
+        return refuse(
+            f"module {module.id} is not finished: these regions still hold their "
+            "stub: " + "; ".join(unfinished)
+        )
     console.print(f"[bold]tito module complete {module.id}[/bold] ({module.title})")
     try:
         export_module(ctx, module, lambda s: console.print(f"  export: {s}"))
@@ -220,8 +253,10 @@ def cmd_complete(args: argparse.Namespace) -> int:
         return refuse(f"export (installing your code) failed: {exc}")
     result = run_module_tests(ctx, module)
     if result is None and module.tasks:
-        return refuse(f"module {module.id} has tasks but no tests directory "
-                      f"({module.tests}); ask your instructor")
+        return refuse(
+            f"module {module.id} has tasks but no tests directory "
+            f"({module.tests}); ask your instructor"
+        )
     if result is not None:
         console.print(f"  module tests (TINYTORCH_BACKEND={module.backend}):")
         _print_result(console, result)
@@ -233,23 +268,22 @@ def cmd_complete(args: argparse.Namespace) -> int:
         cp, cres, unavailable = run_checkpoint(ctx, cid, module.backend)
         if unavailable:
             out["checkpoints"][cid] = {"status": unavailable}
-            return refuse(f"checkpoint {cid} ({cp.name}) is {unavailable}; progress not "
-                          "recorded")
-        console.print(f"  checkpoint {cid} {cp.name}: \"{cp.question}\"")
+            return refuse(f"checkpoint {cid} ({cp.name}) is {unavailable}; progress not recorded")
+        console.print(f'  checkpoint {cid} {cp.name}: "{cp.question}"')
         _print_result(console, cres)
         out["checkpoints"][cid] = cres.to_dict()
         if not cres.ok:
             return refuse(f"checkpoint {cid} ({cp.name}) did not pass; progress not recorded")
     store = ctx.store()
-    store.record_module(module.id, result.passed if result else 0,
-                        result.failed if result else 0)
+    store.record_module(module.id, result.passed if result else 0, result.failed if result else 0)
     for cid in module.checkpoints:
         store.record_checkpoint(cid)
     out["complete"] = True
     if args.json:
         print_json(out)
         return 0
-    console.print(f"[bold green]module {module.id} complete[/bold green]"
-                  + (f"; checkpoint(s) {', '.join(module.checkpoints)} passed"
-                     if module.checkpoints else ""))
+    console.print(
+        f"[bold green]module {module.id} complete[/bold green]"
+        + (f"; checkpoint(s) {', '.join(module.checkpoints)} passed" if module.checkpoints else "")
+    )
     return 0

@@ -26,8 +26,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("modules", metavar="NN", nargs="*", help="modules (default: all with a lab)")
     p.add_argument("--source", metavar="REPO", help="the repository")
     p.add_argument("--out", metavar="DIR", default="nbgrader/release", help="output directory")
-    p.add_argument("--with-solutions", action="store_true",
-                   help="keep the solutions between nbgrader's markers (nbgrader source form)")
+    p.add_argument(
+        "--with-solutions",
+        action="store_true",
+        help="keep the solutions between nbgrader's markers (nbgrader source form)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_generate)
 
@@ -57,8 +60,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
             continue
         lab = m.path / m.lab
         try:
-            nb = lab_to_notebook(lab.read_text(encoding="utf-8"), str(lab), m.dirname,
-                                 solutions=args.with_solutions)
+            nb = lab_to_notebook(
+                lab.read_text(encoding="utf-8"), str(lab), m.dirname, solutions=args.with_solutions
+            )
             dest = out / m.dirname / (Path(m.lab).stem + ".ipynb")
             write_notebook(nb, dest)
         except (RegionError, NbgraderUnavailable) as exc:
@@ -67,14 +71,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
             return fail(f"{lab}: the generated notebook is not valid: {exc}")
         n_sol = sum(1 for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("solution"))
         n_test = sum(1 for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade"))
-        written.append({"module": mid, "notebook": str(dest), "cells": len(nb["cells"]),
-                        "solution_cells": n_sol, "test_cells": n_test})
+        written.append(
+            {
+                "module": mid,
+                "notebook": str(dest),
+                "cells": len(nb["cells"]),
+                "solution_cells": n_sol,
+                "test_cells": n_test,
+            }
+        )
     if args.json:
         print_json({"out": str(out), "notebooks": written})
         return 0
     console = make_console()
     for w in written:
-        console.print(f"  {w['notebook']}: {w['cells']} cells, {w['solution_cells']} solution,"
-                      f" {w['test_cells']} autograded")
+        console.print(
+            f"  {w['notebook']}: {w['cells']} cells, {w['solution_cells']} solution,"
+            f" {w['test_cells']} autograded"
+        )
     console.print(f"[bold green]{len(written)} notebook(s) written[/bold green] to {out}")
     return 0

@@ -29,21 +29,39 @@ def register(subparsers: Any) -> None:
 
     init = sub.add_parser("init", help="make a student workspace in DIR")
     init.add_argument("dir", metavar="DIR")
-    init.add_argument("--source", metavar="REPO", help="the TinyTorch repository (default: "
-                      "found from the current directory or tito's install)")
+    init.add_argument(
+        "--source",
+        metavar="REPO",
+        help="the TinyTorch repository (default: "
+        "found from the current directory or tito's install)",
+    )
     how = init.add_mutually_exclusive_group()
-    how.add_argument("--python", metavar="PY", help="install into this interpreter's "
-                     "environment instead of making DIR/.venv")
-    how.add_argument("--no-install", "--no-venv", dest="no_install", action="store_true",
-                     help="copy and stub only; install nothing")
+    how.add_argument(
+        "--python",
+        metavar="PY",
+        help="install into this interpreter's environment instead of making DIR/.venv",
+    )
+    how.add_argument(
+        "--no-install",
+        "--no-venv",
+        dest="no_install",
+        action="store_true",
+        help="copy and stub only; install nothing",
+    )
     init.add_argument("--json", action="store_true", help="print JSON")
     init.set_defaults(handler=cmd_init)
 
     update = sub.add_parser("update", help="bring in new course content, keeping your work")
-    update.add_argument("--workspace", metavar="DIR", help="the workspace (default: found "
-                        "from the current directory up)")
-    update.add_argument("--source", metavar="REPO", help="the repository to update from "
-                        "(default: the one the workspace was made from)")
+    update.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="the workspace (default: found from the current directory up)",
+    )
+    update.add_argument(
+        "--source",
+        metavar="REPO",
+        help="the repository to update from (default: the one the workspace was made from)",
+    )
     update.add_argument("--dry-run", action="store_true", help="report only; change nothing")
     update.add_argument("--json", action="store_true", help="print JSON")
     update.set_defaults(handler=cmd_update)
@@ -67,8 +85,13 @@ def cmd_init(args: argparse.Namespace) -> int:
         source = find_source(args.source)
         install = "none" if args.no_install else ("python" if args.python else "venv")
         console.print(f"[bold]tito workspace init[/bold] {args.dir} (from {source})")
-        ws = init_workspace(Path(args.dir), source, install=install, python=args.python,
-                            log=lambda s: console.print(f"  {s}"))
+        ws = init_workspace(
+            Path(args.dir),
+            source,
+            install=install,
+            python=args.python,
+            log=lambda s: console.print(f"  {s}"),
+        )
     except (WorkspaceError, CourseError, RegionError) as exc:
         return fail(str(exc))
     meta = ws.meta()
@@ -80,8 +103,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         console.print(f"  packages installed editable for {meta['python']}")
         if str(meta["python"]).startswith(str(ws.root)):
             console.print(f"  activate it: [cyan]source {ws.root}/.venv/bin/activate[/cyan]")
-    console.print("  next: [cyan]tito module list[/cyan], then implement module 01's tasks "
-                  "and run [cyan]tito module complete 01[/cyan]")
+    console.print(
+        "  next: [cyan]tito module list[/cyan], then implement module 01's tasks "
+        "and run [cyan]tito module complete 01[/cyan]"
+    )
     return 0
 
 
@@ -107,14 +132,19 @@ def cmd_update(args: argparse.Namespace) -> int:
     console = make_console()
     verb = "would be " if report.dry_run else ""
     console.print(f"[bold]tito workspace update[/bold] {ws.root} from {source}")
-    for label, items, style in (("added", report.added, "green"),
-                                ("updated", report.updated, "cyan"),
-                                ("merged (your work kept)", report.merged, "cyan"),
-                                ("removed", report.removed, "yellow"),
-                                ("kept as yours", report.kept, "dim")):
+    for label, items, style in (
+        ("added", report.added, "green"),
+        ("updated", report.updated, "cyan"),
+        ("merged (your work kept)", report.merged, "cyan"),
+        ("removed", report.removed, "yellow"),
+        ("kept as yours", report.kept, "dim"),
+    ):
         if items:
-            console.print(f"  [{style}]{len(items)} {verb}{label}[/{style}]: "
-                          + ", ".join(items[:8]) + (" ..." if len(items) > 8 else ""))
+            console.print(
+                f"  [{style}]{len(items)} {verb}{label}[/{style}]: "
+                + ", ".join(items[:8])
+                + (" ..." if len(items) > 8 else "")
+            )
     if report.backup:
         console.print(f"  backups of every overwritten file: {report.backup}")
     for c in report.conflicts:
