@@ -206,7 +206,12 @@ def _stub_one(rel: str, data: bytes, course: Course | None, lab: bool) -> bytes:
     if "SOLUTION" not in text:
         return data
     if lab:
-        out, _ = stub_text(text, rel, message=lambda m, t: "", bare=True)
+
+        def lab_message(module: str, task: str) -> str:
+            m = course.modules.get(module) if course else None
+            return stub_message(m, task) if m else f"module {module}, task {task}"
+
+        out, _ = stub_text(text, rel, message=lab_message, bare=True)
         return out.encode("utf-8")
     known = course.known_tasks() if course else None
 
