@@ -45,7 +45,7 @@ inline AlignedFloats aligned_floats(std::int64_t n) {
     return AlignedFloats(static_cast<float*>(p));
 }
 
-// The exception a course stub throws in place of a solution region (`// BEGIN SOLUTION NN task`):
+// The exception a course stub throws in place of a solution region (see docs/tito.md):
 // module.cpp registers it with pybind11 as Python's NotImplementedError, so a student's
 // unfinished C++ kernel fails exactly like an unfinished Python one. Throw it before entering
 // an OpenMP parallel region (an exception must not escape one).

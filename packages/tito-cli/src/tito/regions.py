@@ -111,7 +111,8 @@ def _patterns(prefix: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern
     p = re.escape(prefix[0]) + "+" if prefix == "#" else re.escape(prefix) + "/*"
     begin = re.compile(rf"^(?P<indent>[ \t]*){p}[ \t]*BEGIN SOLUTION(?P<rest>.*?)[ \t]*$")
     end = re.compile(rf"^(?P<indent>[ \t]*){p}[ \t]*END SOLUTION[ \t]*$")
-    loose = re.compile(rf"^[ \t]*{p}.*\b(BEGIN|END)[ \t]+SOLUTION\b")
+    # a comment that starts like a marker but is not one (prose may mention markers freely)
+    loose = re.compile(rf"^[ \t]*{p}[ \t]*(BEGIN|END)[ \t]+SOLUTION\b")
     return begin, end, loose
 
 
