@@ -14,7 +14,7 @@ def test_load_fake_course(fake_repo):
     course = load_course(fake_repo / "course")
     assert list(course.modules) == ["01", "02", "03"]
     m = course.get("2")
-    assert m.title == "Module tensor" and m.packages == ("fake-layer",)
+    assert m.title == "Module tensor" and m.packages == ("tito-cli",)
     assert m.tasks[0].id == "add" and m.reflection[0].words == (5, 20)
     assert course.prerequisites_closure("03") == ["01", "02"]
     assert course.checkpoint_module() == {"01": "01", "02": "03"}
