@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <stdexcept>
 #include <string>
 
 namespace tt {
@@ -43,6 +44,15 @@ inline AlignedFloats aligned_floats(std::int64_t n) {
     if (!p) throw std::bad_alloc();
     return AlignedFloats(static_cast<float*>(p));
 }
+
+// The exception a course stub throws in place of a solution region (see docs/tito.md):
+// module.cpp registers it with pybind11 as Python's NotImplementedError, so a student's
+// unfinished C++ kernel fails exactly like an unfinished Python one. Throw it before entering
+// an OpenMP parallel region (an exception must not escape one).
+class NotImplemented : public std::runtime_error {
+public:
+    explicit NotImplemented(const std::string& what) : std::runtime_error(what) {}
+};
 
 // Registration hooks, one per kernel family; module.cpp calls them all.
 void register_runtime(py::module_& m);

@@ -8,6 +8,9 @@ PYBIND11_MODULE(_C, m) {
     m.doc() =
         "TinyTorch native kernels: packed, register-tiled SIMD GEMM (AVX-512 / AVX2 / scalar, "
         "picked at run time), batched GEMM, strided copies and blocked transposes.";
+    // Course stubs throw tt::NotImplemented; Python sees NotImplementedError.
+    pybind11::register_exception<tt::NotImplemented>(m, "NotImplemented",
+                                                     PyExc_NotImplementedError);
     tt::register_runtime(m);     // runtime.cpp: isa(), threads, build_info()
     tt::register_gemm(m);        // gemm.cpp: gemm, gemm_naive, bmm
     tt::register_copy(m);        // copy.cpp: contiguous, transpose2d (+ naive references)

@@ -9,6 +9,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+class NotImplemented(NotImplementedError):
+    """Raised by a course stub in a C++ kernel (``tt::NotImplemented`` in csrc/common.h): the
+    student's workspace has not implemented that kernel yet."""
+
 # --- runtime: ISA and threads (csrc/runtime.cpp) ------------------------------------------------
 
 def isa() -> str:
