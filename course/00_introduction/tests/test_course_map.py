@@ -79,7 +79,10 @@ def test_every_task_has_regions_and_every_region_a_task():
         for t in m["tasks"]:
             declared[(m["id"], t["id"])] = t["files"]
     found = {}
-    for src in list(ROOT.glob("packages/*/src/**/*.py")) + list(ROOT.glob("packages/*/csrc/*.*")):
+    sources = list(ROOT.glob("packages/*/src/**/*.py")) + list(ROOT.glob("packages/*/csrc/*.*"))
+    for src in sources:
+        if src.is_relative_to(ROOT / "packages" / "tito-cli"):
+            continue  # tito's own sources describe the markers; tito never stubs itself
         for mod, task in MARK.findall(src.read_text(encoding="utf-8", errors="replace")):
             found.setdefault((mod, task), set()).add(src.relative_to(ROOT).as_posix())
     undeclared = sorted(k for k in found if k not in declared)
