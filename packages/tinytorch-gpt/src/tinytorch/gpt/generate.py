@@ -158,6 +158,8 @@ def generate(
     """
     config = model.config
     ids = np.asarray(idx.data if isinstance(idx, Tensor) else idx)
+    if ids.size == 0:
+        raise ValueError(f"generate: expected a non-empty prompt (T,) or (B, T), got {ids.shape}")
     if ids.dtype.kind not in "iu":
         raise TypeError(f"generate: token ids must be integers, got dtype {ids.dtype}")
     squeeze = ids.ndim == 1
