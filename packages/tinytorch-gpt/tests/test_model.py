@@ -192,3 +192,46 @@ def test_logits_loss_and_gradients_match_pytorch(model):
         rtol=1e-3,
         atol=1e-6,
     )
+
+
+# ----------------------------------------------------------------------------- fused q, k, v path
+
+
+def test_qkv_attention_op_gradcheck():
+    from tinytorch.autograd import gradcheck
+    from tinytorch.gpt._qkv import QKVCausalAttention
+    from tinytorch.tensor import dispatch
+
+    qkv = tt.randn(2, 5, 3 * 6, dtype="float64", requires_grad=True)
+    assert gradcheck(lambda x: dispatch.apply(QKVCausalAttention(2), x), [qkv])
+
+
+@pytest.mark.parametrize("backend", ["native", "numpy"])
+def test_fused_attention_path_equals_multihead_attention(backend):
+    tt.manual_seed(2)
+    model = TinyGPT(SMALL.replace(bias=True))
+    x, y = ids(2, 12, seed=8), ids(2, 12, seed=9)
+    results = []
+    with tt.use_backend(backend):
+        for fused in (True, False):
+            for blk in model.blocks:
+                blk.fused_attention = fused
+            model.zero_grad()
+            loss = model.loss(x, y)
+            loss.backward()
+            grads = {n: p.grad.numpy().copy() for n, p in model.named_parameters()}
+            results.append((loss.item(), grads))
+    (l1, g1), (l2, g2) = results
+    assert abs(l1 - l2) < 1e-6
+    for name in g1:
+        np.testing.assert_allclose(g1[name], g2[name], rtol=1e-4, atol=1e-7, err_msg=name)
+    assert np.abs(g1["blocks.0.attn.k_proj.bias"]).max() < 1e-8  # softmax ignores a key shift
+    assert np.abs(g1["blocks.0.attn.q_proj.weight"]).sum() > 0
+
+
+def test_fused_path_refuses_double_backward(model):
+    from tinytorch.autograd import backward
+
+    loss = model.loss(ids(1, 4), ids(1, 4, seed=1))
+    with pytest.raises(RuntimeError, match="gradients of gradients"):
+        backward(loss, create_graph=True)

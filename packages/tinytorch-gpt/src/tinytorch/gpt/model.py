@@ -32,8 +32,9 @@ from tinytorch.nn import (
     MultiHeadAttention,
     init,
 )
-from tinytorch.tensor import Tensor, from_numpy
+from tinytorch.tensor import Tensor, cat, dispatch, from_numpy
 
+from ._qkv import QKVCausalAttention
 from .config import GPTConfig
 
 __all__ = ["Block", "KVCache", "TinyGPT"]
@@ -120,6 +121,9 @@ class Block(Module):
 
     ``attn`` is `tinytorch.nn.MultiHeadAttention`; the MLP is ``fc`` (C -> 4C), GELU and
     ``proj`` (4C -> C). With a `KVCache`, attention runs over the cached positions too.
+    Without one, attention runs on a fused path (one GEMM for q, k and v, one op for the
+    heads: see `tinytorch.gpt._qkv`) that computes what ``attn(x, is_causal=True)`` does;
+    set ``fused_attention = False`` to call ``attn`` itself.
 
     Examples:
         >>> import tinytorch.tensor as tt
@@ -138,12 +142,30 @@ class Block(Module):
         self.act = GELU(approximate=config.gelu_approximate)
         self.proj = Linear(config.mlp_ratio * c, c, bias=config.bias)
         self.drop = Dropout(config.dropout)
+        # True: self-attention through `_self_attention`'s fused path; False: attn.forward.
+        self.fused_attention = True
+
+    def _self_attention(self, h: Tensor) -> Tensor:
+        """``self.attn(h, is_causal=True)``, computed with one projection GEMM and one op.
+
+        The q, k and v weights are stacked into one (3C, C) matrix (a cheap concatenation,
+        differentiable, so each projection still gets its own gradient) and the heads attend
+        in `QKVCausalAttention`. Attention dropout in training takes the module's own path.
+        """
+        attn = self.attn
+        if not self.fused_attention or (attn.dropout and attn.training):
+            return attn(h, is_causal=True)
+        projs = (attn.q_proj, attn.k_proj, attn.v_proj)
+        w = cat([p.weight for p in projs], axis=0)
+        b = None if attn.q_proj.bias is None else cat([p.bias for p in projs], axis=0)
+        y = dispatch.apply(QKVCausalAttention(attn.num_heads), F.linear(h, w, b))
+        return attn.out_proj(y)
 
     def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0) -> Tensor:
         """x: (B, T, C) -> (B, T, C); with ``cache``, T new positions after the cached ones."""
         h = self.ln1(x)
         if cache is None:
-            a = self.attn(h, is_causal=True)
+            a = self._self_attention(h)
         else:
             a = _attend_with_cache(self.attn, h, cache, layer)
         x = x + self.drop(a)
