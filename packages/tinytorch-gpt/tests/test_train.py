@@ -60,17 +60,21 @@ def test_overfits_a_tiny_corpus(trained):
     assert out == (CORPUS * 2)[:30]
 
 
-def test_checkpoint_round_trip(trained):
+def test_checkpoint_round_trip(trained, tmp_path):
     model, tok, data, cfg, path, history = trained
     ckpt = load_checkpoint(path)  # the safe format of tinytorch.train
     assert ckpt["format"] == "tinytorch-checkpoint" and ckpt["kind"] == "tinytorch-gpt"
-    assert ckpt["step"] == 150 and ckpt["train_config"]["max_iters"] == 150
+    # the best validation loss is what train() keeps
+    best = history["iter"][int(np.argmin(history["val_loss"]))]
+    assert ckpt["step"] == best and ckpt["train_config"]["max_iters"] == 150
     assert "optimizer" in ckpt and "scheduler" in ckpt
     loaded, loaded_tok, _ = load_gpt(path)
     assert loaded.config == model.config and loaded_tok.chars == tok.chars
+    # save_gpt + load_gpt reproduce the model exactly
+    again, _, _ = load_gpt(save_gpt(tmp_path / "now.ckpt", model, tok))
     x = np.array([tok.encode("a tiny GPT")])
-    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
-    assert loaded.lm_head.weight is loaded.wte.weight  # tying survives loading
+    np.testing.assert_array_equal(again(x).numpy(), model(x).numpy())
+    assert again.lm_head.weight is again.wte.weight  # tying survives loading
 
 
 def test_checkpoint_with_another_configuration_names_the_field(trained, tmp_path):
