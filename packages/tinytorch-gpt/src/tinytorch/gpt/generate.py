@@ -139,7 +139,9 @@ def generate(
             prompt longer than ``block_size`` is cropped to its last ``block_size`` tokens
             for conditioning; the returned array still starts with the whole prompt.
         max_new_tokens: how many tokens to add.
-        temperature, top_k, top_p: see `sample_logits`.
+        temperature: see `sample_logits` (0: greedy).
+        top_k: see `sample_logits`.
+        top_p: see `sample_logits`.
         seed: seeds the sampling generator (same seed, same tokens; None: random).
         use_cache: True (default) for the O(T) `KVCache` path, False for the O(T^2) reference.
 

@@ -55,7 +55,8 @@ class TrainConfig:
         warmup_iters: steps of linear warmup.
         lr_decay_iters: where the cosine decay ends (usually ``max_iters``).
         weight_decay: AdamW's decoupled weight decay, on 2-D weights only.
-        beta1, beta2: AdamW's moment decay rates.
+        beta1: AdamW's first-moment decay rate.
+        beta2: AdamW's second-moment decay rate.
         grad_clip: the largest global gradient norm (0 disables clipping).
         eval_interval: estimate the losses every this many steps (and after the last).
         eval_iters: batches per split in each estimate.
