@@ -182,6 +182,31 @@ def test_missing_optional_case_is_skipped_cleanly(tmp_path):
     assert not (tmp_path / "gpt_step.json").exists()
 
 
+def test_gpt_step_runs_at_tiny_size(tmp_path):
+    why = runner.optional_case_missing("gpt_step")
+    if why is not None:
+        pytest.skip(why)
+    run_bench("gpt_step", "--quick", "--tiny", tmp_path=tmp_path)
+    data = json.loads((tmp_path / "gpt_step.json").read_text())
+    assert data["case"] == "gpt_step" and data["tiny"] is True
+    assert data["columns"] == [
+        "measure", *TIMED, "torch ms", "native / torch", "numpy / native", "no cache / KV cache"
+    ]
+    steps = [r for r in data["rows"] if not r["measure"].startswith("generate")]
+    gens = [r for r in data["rows"] if r["measure"].startswith("generate")]
+    assert len(steps) == 5 and len(gens) == 4
+    for row in steps:
+        for col in (*TIMED, "numpy / native"):
+            assert positive(row[col]), (col, row)
+        for col in TORCH_TIMED:
+            assert positive(row[col]) if HAVE_TORCH else row[col] == "", (col, row)
+    for row in gens:
+        assert positive(row["tinytorch native ms"]) and positive(row["tinytorch numpy ms"])
+        assert positive(row["no cache / KV cache"]) == ("with KV cache" in row["measure"])
+    assert data["extra"]["same_tokens"] is True
+    assert (tmp_path / "gpt_step.md").read_text().startswith("## gpt_step")
+
+
 def test_unknown_case_is_an_error(tmp_path):
     proc = run_bench("no_such_case", tmp_path=tmp_path, check=False)
     assert proc.returncode == 2 and "unknown case" in proc.stderr

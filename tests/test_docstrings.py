@@ -34,7 +34,8 @@ MODULES = _module_names()
 
 # Packages whose public classes must each carry an `Examples:` doctest (ops aside: they are
 # used through their lowercase functions, which show the example).
-EXAMPLES_REQUIRED = ("tinytorch.nn", "tinytorch.optim", "tinytorch.data", "tinytorch.train")
+EXAMPLES_REQUIRED = ("tinytorch.nn", "tinytorch.optim", "tinytorch.data", "tinytorch.train",
+                     "tinytorch.gpt")
 
 # Internal plumbing that is public only so that other packages can reuse it.
 NO_EXAMPLE_NEEDED = {"StateDictError", "IncompatibleKeys", "RemovableHandle", "check_reduction",
