@@ -36,7 +36,7 @@ print(course_graph.text(modules))
 # Prerequisites must come before the module that needs them; the graph has no cycles, so
 # there is an order in which every module can be done.
 
-# %%
+# %% tags=["tests"]
 problems = course_graph.check(modules)
 assert not problems, problems
 order = course_graph.topological_order(modules)

@@ -18,7 +18,7 @@
 # `packages/tinytorch-tensor/src/tinytorch/tensor/info.py`. Every number later in the course
 # (GFLOP/s of a matmul, samples/s of a loader) depends on what this prints.
 
-# %%
+# %% tags=["tests"]
 import time
 
 import numpy as np
@@ -35,7 +35,7 @@ assert tt.check_python((3, 10)), "TinyTorch needs Python 3.10 or newer"
 # The same op runs either the numpy reference or a C++ kernel. `system_info()["backend"]`
 # follows `use_backend`:
 
-# %%
+# %% tags=["tests"]
 with tt.use_backend("numpy"):
     assert tt.system_info()["backend"] == "numpy"
 print("default backend:", tt.get_backend(), "| native kernels available:", tt.native_available())
@@ -67,7 +67,7 @@ for n in (128, 512):
 # %% [markdown]
 # ## Check yourself
 
-# %%
+# %% tags=["tests"]
 assert set(info) >= {"python", "numpy", "cpu_count", "backend", "native", "isa", "threads"}
 assert info["numpy"] == np.__version__
 assert (info["isa"] is None) == (not info["native"])

@@ -35,7 +35,7 @@ print(x, x.dtype, x.shape)
 #
 # A tensor is one block of memory plus a shape and strides (bytes to step per dimension).
 
-# %%
+# %% tags=["tests"]
 big = tt.zeros(1000, 1000)
 print("nbytes:", big.nbytes, "=", big.size, "x", big.itemsize, "bytes")
 print("strides:", big.strides)
@@ -56,7 +56,7 @@ assert big[0, 0].item() == 7.0  # a view: writes show through
 # %% [markdown]
 # ## Broadcasting never copies the smaller operand
 
-# %%
+# %% tags=["tests"]
 row = tt.arange(1000, dtype="float32")
 expanded = row.expand(1000, 1000)
 print("expand strides:", expanded.strides, "-> stride 0 means no copy")
@@ -97,7 +97,7 @@ for n in (128, 256, 512):
 #
 # `keepdims=True` keeps the reduced axis with size 1, so the result broadcasts back:
 
-# %%
+# %% tags=["tests"]
 data = tt.randn(4, 5)
 centred = data - data.mean(axis=1, keepdims=True)
 print("row means after centring:", np.round(centred.mean(axis=1).data, 6))
@@ -107,7 +107,7 @@ print("argmax per row:", data.argmax(axis=1).tolist())
 # %% [markdown]
 # ## Check yourself (the same kind of checks as the module tests)
 
-# %%
+# %% tags=["tests"]
 assert tt.tensor([1, 2]).dtype == np.int64 and tt.tensor([1.0]).dtype == np.float32
 assert (tt.tensor([[1.0], [2.0]]) * tt.tensor([10.0, 20.0])).tolist() == [
     [10.0, 20.0],

@@ -35,7 +35,7 @@ for name, f in (("relu", F.relu), ("sigmoid", F.sigmoid), ("tanh", F.tanh)):
 # %% [markdown]
 # ## Two linear maps are one linear map; a ReLU between them is not
 
-# %%
+# %% tags=["tests"]
 rng = np.random.default_rng(0)
 W1, W2 = rng.standard_normal((3, 2)), rng.standard_normal((2, 3))
 pts = tt.tensor(rng.standard_normal((5, 2)), dtype="float64")
@@ -50,7 +50,7 @@ print("with ReLU, max distance from the collapsed map:", np.abs(nonlinear.data -
 # `exp(100)` overflows float32 (max 3.4e38); the stable forms never call exp on a large
 # positive number.
 
-# %%
+# %% tags=["tests"]
 big = tt.tensor([-100.0, -20.0, 0.0, 20.0, 100.0])
 print("sigmoid:", F.sigmoid(big).tolist())
 print(
@@ -65,7 +65,7 @@ assert not np.isnan(F.softmax(tt.tensor([1000.0, 1001.0])).data).any()
 # Each op's `backward(inputs, out, grad)` returns dL/dx given dL/dout. Check it numerically.
 
 
-# %%
+# %% tags=["tests"]
 def numeric_vjp(f, x, g, eps=1e-6):
     out = np.zeros_like(x)
     for i in np.ndindex(x.shape):
@@ -109,7 +109,7 @@ for name, f in (("relu", F.relu), ("sigmoid", F.sigmoid), ("softmax", F.softmax)
 # %% [markdown]
 # ## Check yourself
 
-# %%
+# %% tags=["tests"]
 assert F.relu(tt.tensor([-1.0, 0.0, 2.0])).tolist() == [0.0, 0.0, 2.0]
 assert F.sigmoid(tt.tensor([0.0])).item() == 0.5
 assert abs(F.tanh(tt.tensor([1.0])).item() - np.tanh(1.0)) < 1e-6

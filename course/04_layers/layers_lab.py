@@ -42,7 +42,7 @@ print(
 #
 # `y = x @ W.T + b` with W of shape (out, in), as PyTorch stores it.
 
-# %%
+# %% tags=["tests"]
 x = tt.randn(32, 784)
 y = layer(x)
 want = x.data @ layer.weight.data.T + layer.bias.data
@@ -103,7 +103,7 @@ for be in ("numpy", "native") if tt.native_available() else ("numpy",):
 # %% [markdown]
 # ## Check yourself
 
-# %%
+# %% tags=["tests"]
 assert init.calculate_fan_in_and_fan_out(tt.zeros(16, 3, 5, 5)) == (75, 400)
 w = init.xavier_uniform_(tt.zeros(100, 100))
 assert np.abs(w.data).max() <= math.sqrt(6 / 200)

@@ -51,7 +51,7 @@ print(
 # %% [markdown]
 # ## Sequential is function composition
 
-# %%
+# %% tags=["tests"]
 x = tt.randn(batch, 784)
 h = x
 for layer in net:
@@ -64,7 +64,7 @@ print("logits", net(x).shape)
 #
 # XOR is not linearly separable; one hidden ReLU layer of width 2 is enough.
 
-# %%
+# %% tags=["tests"]
 xor = nn.MLP([2, 2, 1])
 xor[0].weight.data[...] = [[1.0, 1.0], [1.0, 1.0]]
 xor[0].bias.data[...] = [0.0, -1.0]
@@ -93,7 +93,7 @@ for sizes in ([784, 128, 10], [784, 512, 512, 10], [784, 1024, 1024, 10]):
 # %% [markdown]
 # ## Check yourself
 
-# %%
+# %% tags=["tests"]
 assert [type(m).__name__ for m in nn.MLP([4, 8, 2])] == ["Linear", "ReLU", "Linear"]
 assert nn.MLP([2, 16, 16, 3]).num_parameters() == 371
 assert nn.Sequential([nn.ReLU(), nn.Tanh()])(tt.tensor([-1.0, 1.0])).tolist()[0] == 0.0

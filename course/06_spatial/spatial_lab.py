@@ -104,7 +104,7 @@ print(out.shape, "parameters:", cnn.num_parameters())
 # %% [markdown]
 # ## Check yourself
 
-# %%
+# %% tags=["tests"]
 ref = F.conv2d(tt.ones(1, 2, 5, 5), tt.ones(3, 2, 3, 3), tt.tensor([1.0, 2.0, 3.0]), padding=1)
 assert ref.shape == (1, 3, 5, 5) and ref.data[0, 0, 2, 2] == 19.0 and ref.data[0, 2, 0, 0] == 11.0
 assert F.max_pool2d(img, 2).tolist() == [[[[5.0, 7.0], [13.0, 15.0]]]]

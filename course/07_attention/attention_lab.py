@@ -78,7 +78,7 @@ for t in (128, 512):
 # %% [markdown]
 # ## Padding masks: sequences of different lengths in one batch
 
-# %%
+# %% tags=["tests"]
 lengths = [3, 5]
 mask = F.padding_mask(lengths, 5)  # (B, 1, 1, S)
 x = tt.randn(2, 1, 5, 4)
@@ -89,7 +89,7 @@ assert w.data[0, 0, :, 3:].max() == 0.0
 # %% [markdown]
 # ## Multi-head attention
 
-# %%
+# %% tags=["tests"]
 mha = nn.MultiHeadAttention(embed_dim=32, num_heads=4)
 seq = tt.randn(2, 10, 32)
 y, weights = mha(seq, is_causal=True, return_weights=True)
@@ -99,7 +99,7 @@ assert np.allclose(weights.data.sum(-1), 1.0, atol=1e-5)
 # %% [markdown]
 # ## Check yourself
 
-# %%
+# %% tags=["tests"]
 a = F.scaled_dot_product_attention(
     tt.ones(1, 2, 4), tt.ones(1, 3, 4), tt.tensor([[[1.0], [2.0], [3.0]]])
 )

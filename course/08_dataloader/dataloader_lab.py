@@ -47,7 +47,7 @@ print(len(loader), "batches;", xb.shape, xb.dtype, yb.shape, yb.dtype)
 # ## Shuffling: a new order every epoch, the same orders for the same seed
 
 
-# %%
+# %% tags=["tests"]
 def epoch_order(loader):
     return np.concatenate([b.data for _, b in loader])
 
@@ -105,7 +105,7 @@ for name, loader in loaders.items():
 # %% [markdown]
 # ## Check yourself
 
-# %%
+# %% tags=["tests"]
 assert [len(b.tolist()) for b in DataLoader(np.arange(10), batch_size=4, prefetch=0)] == [4, 4, 2]
 assert len(DataLoader(np.arange(10), batch_size=4, drop_last=True)) == 2
 assert sorted(e1.tolist()) == list(range(10))
