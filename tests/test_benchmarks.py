@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -319,3 +320,50 @@ def test_cifar10_recipe_rejects_bad_widths(tmp_path):
     proc = run_cifar("--widths", "64,256", "--out", str(tmp_path / "run"), cwd=tmp_path)
     assert proc.returncode == 2
     assert "--widths: three positive channel counts, got '64,256'" in proc.stderr
+
+
+# --- the GPT baby run, TinyTorch against its PyTorch twin ------------------------------------
+
+GPT_BABY = ROOT / "benchmarks" / "gpt_baby.py"
+
+
+def run_gpt_baby(*args: str, cwd: Path):
+    return subprocess.run(
+        [sys.executable, str(GPT_BABY), *args], capture_output=True, text=True, cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_gpt_baby_trains_both_frameworks_on_the_same_batches(tmp_path):
+    """The tiny model through the whole script: every (impl, seed) run lands in the summary."""
+    words = "to be or not to be that is the question whether tis nobler in the mind".split()
+    rng = np.random.default_rng(0)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(" ".join(rng.choice(words, 3000)))
+    impls = "tinytorch,torch" if HAVE_TORCH else "tinytorch"
+    out = tmp_path / "summary.json"
+    proc = run_gpt_baby(
+        "--data", str(corpus), "--model", "tiny", "--seeds", "3", "--impls", impls,
+        "--max-iters", "150", "--eval-interval", "75", "--eval-iters", "4", "--out", str(out),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    runs = json.loads(out.read_text())["runs"]
+    assert sorted((r["impl"], r["seed"]) for r in runs) == sorted(
+        (i, 3) for i in impls.split(",")
+    )
+    vocab = len(set(corpus.read_text()))
+    for r in runs:
+        first = r["val_curve"][0][1]
+        assert [it for it, _ in r["val_curve"]] == [0, 75, 150]
+        assert abs(first - np.log(vocab)) < 0.3, r  # about ln(V) at initialisation
+        assert r["val_loss"] < first - 0.3, r  # it learned something in 150 steps
+    assert "mean final val loss" in proc.stdout
+
+
+def test_gpt_baby_rejects_bad_arguments(tmp_path):
+    proc = run_gpt_baby("--data", str(tmp_path / "missing.txt"), "--impls", "tinytorch",
+                        cwd=tmp_path)
+    assert proc.returncode == 2 and "--data: no such file" in proc.stderr
+    proc = run_gpt_baby("--data", __file__, "--impls", "jax", cwd=tmp_path)
+    assert proc.returncode == 2 and "--impls: unknown ['jax']" in proc.stderr
