@@ -265,7 +265,84 @@ def m08():
     del tt
 
 
-SECTIONS = {"01": m01, "02": m02, "03": m03, "04": m04, "05": m05, "06": m06, "07": m07, "08": m08}
+def m16():
+    import tinytorch.tensor as tt
+    from tinytorch.autograd import no_grad
+    from tinytorch.gpt import BPETokenizer, CharTokenizer, GPTConfig, KVCache, TinyGPT
+    from tinytorch.gpt.data import tinytorch_corpus
+
+    text = tinytorch_corpus()
+    char = CharTokenizer().fit(text)
+    t0 = time.process_time()
+    bpe = BPETokenizer.train(text, vocab_size=512)
+    show("BPETokenizer.train(corpus, vocab_size=512)", f"{time.process_time() - t0:.2f} s")
+    n_bytes = len(text.encode("utf-8"))
+    for name, tok in (("char", char), ("BPE 512", bpe)):
+        n = len(tok.encode(text))
+        show(
+            f"{name}: vocab {tok.vocab_size}, tokens for {len(text):,} chars",
+            f"{n:,} ({n_bytes / n:.2f} bytes/token)",
+        )
+    cfg = GPTConfig.baby(vocab_size=char.vocab_size)
+    v, t, c, n_layer = cfg.vocab_size, cfg.block_size, cfg.n_embd, cfg.n_layer
+    formula = v * c + t * c + n_layer * (12 * c * c + 2 * c) + c
+    tt.manual_seed(0)
+    model = TinyGPT(cfg)
+    n = model.num_parameters()
+    show(
+        f"baby TinyGPT (V={v}, T={t}, C={c}, L={n_layer}) params",
+        f"{n:,} (formula {formula:,}), {n * 4 / 1e6:.2f} MB float32",
+    )
+    ids = tt.tensor(np.random.default_rng(0).integers(0, v, (12, t)))
+    for be in ("numpy", "native"):
+        with tt.use_backend(be):
+
+            def step():
+                model.zero_grad()
+                model.loss(ids, ids).backward()
+
+            s = best(step, 3)
+        show(f"train step forward+backward B=12, T={t} {be}", f"{s * 1e3:.1f} ms")
+    long = TinyGPT(cfg.replace(block_size=256)).eval()
+    cache = KVCache(long.config, batch_size=1)
+    show("KV cache at T=256, batch 1", f"{cache.nbytes / 1e6:.2f} MB")
+    ops = []
+    with no_grad():
+        long(ids[:1, :32], cache=cache)
+        hook = tt.dispatch.add_pre_hook(lambda op, inputs: ops.append(type(op).__name__))
+        long(ids[:1, :1], cache=cache)
+        hook.remove()
+    show("ops per cached token (reshapes among them)", f"{len(ops)} ({ops.count('Reshape')})")
+    for be in ("numpy", "native"):
+        with tt.use_backend(be), no_grad():
+            for ctx in (32, 128, 255):
+                prompt = tt.tensor(np.random.default_rng(1).integers(0, v, (1, ctx)))
+                full = best(lambda p=prompt: long(p), 3)
+
+                def cached(p=prompt, ctx=ctx):
+                    cache.length = ctx  # the prompt's keys/values are cached: one new token
+                    long(p[:, -1:], cache=cache)
+
+                cache.reset()
+                long(prompt, cache=cache)
+                one = best(cached, 5, 5)
+                show(
+                    f"next token at context {ctx} {be}: no cache / cache",
+                    f"{full * 1e3:.2f} / {one * 1e3:.2f} ms ({full / one:.1f}x)",
+                )
+
+
+SECTIONS = {
+    "01": m01,
+    "02": m02,
+    "03": m03,
+    "04": m04,
+    "05": m05,
+    "06": m06,
+    "07": m07,
+    "08": m08,
+    "16": m16,
+}
 
 
 def main(argv: list[str]) -> int:

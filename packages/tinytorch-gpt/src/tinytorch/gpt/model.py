@@ -100,6 +100,7 @@ def _attend_with_cache(attn: MultiHeadAttention, x: Tensor, cache: KVCache, laye
     k = attn.k_proj(x).reshape(b, t, h, d).transpose(1, 2)
     v = attn.v_proj(x).reshape(b, t, h, d).transpose(1, 2)
     keys, values = cache.keys[layer], cache.values[layer]
+    # BEGIN SOLUTION 16 kv_cache
     keys[:, :, start : start + t] = k.data
     values[:, :, start : start + t] = v.data
     end = start + t
@@ -112,6 +113,7 @@ def _attend_with_cache(attn: MultiHeadAttention, x: Tensor, cache: KVCache, laye
     else:  # t new tokens after L cached ones: causal, aligned bottom-right
         keep = np.arange(end)[None, :] <= (start + np.arange(t))[:, None]
         out = F.scaled_dot_product_attention(q, k_all, v_all, mask=Tensor(keep))
+    # END SOLUTION
     out = out.transpose(1, 2).reshape(b, t, c)
     return attn.out_proj(out)
 
@@ -163,6 +165,7 @@ class Block(Module):
 
     def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0) -> Tensor:
         """x: (B, T, C) -> (B, T, C); with ``cache``, T new positions after the cached ones."""
+        # BEGIN SOLUTION 16 block
         h = self.ln1(x)
         if cache is None:
             a = self._self_attention(h)
@@ -170,6 +173,7 @@ class Block(Module):
             a = _attend_with_cache(self.attn, h, cache, layer)
         x = x + self.drop(a)
         return x + self.drop(self.proj(self.act(self.fc(self.ln2(x)))))
+        # END SOLUTION
 
 
 class TinyGPT(Module):
@@ -278,6 +282,7 @@ class TinyGPT(Module):
                     f"TinyGPT: {t} new positions do not fit the cache ({cache.remaining} of "
                     f"{cache.capacity} left)"
                 )
+        # BEGIN SOLUTION 16 forward
         pos = from_numpy(np.arange(start, start + t, dtype=np.int64))
         x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C) + (T, C)
         for i, block in enumerate(self.blocks):
@@ -285,6 +290,7 @@ class TinyGPT(Module):
         if cache is not None:
             cache.length += t
         return self.lm_head(self.ln_f(x))
+        # END SOLUTION
 
     def loss(self, idx, targets) -> Tensor:
         """Mean cross-entropy of the next-token predictions: ``idx``, ``targets`` (B, T)."""

@@ -133,10 +133,12 @@ class CharTokenizer:
             raise TypeError(f"CharTokenizer.fit: expected a str, got {type(text).__name__}")
         if not text:
             raise ValueError("CharTokenizer.fit: the text is empty")
+        # BEGIN SOLUTION 16 tokenizer
         chars = set(text)
         if self.unk_token is not None:
             chars.add(self.unk_token)
         self._set_vocab(sorted(chars))
+        # END SOLUTION
         return self
 
     @property
@@ -153,6 +155,7 @@ class CharTokenizer:
         """Text -> ids. An unknown character raises `UnknownCharacterError` (or maps to unk)."""
         if not self.chars:
             raise ValueError("CharTokenizer: not fitted yet (call fit(text) first)")
+        # BEGIN SOLUTION 16 tokenizer
         stoi, unk = self.stoi, self.unk_id
         try:
             return [stoi[c] for c in text]
@@ -165,9 +168,11 @@ class CharTokenizer:
                 raise UnknownCharacterError(c, i, self.vocab_size)
             out.append(j)
         return out
+        # END SOLUTION
 
     def decode(self, ids) -> str:
         """Ids (list, array or Tensor) -> text; an id outside the vocabulary raises ValueError."""
+        # BEGIN SOLUTION 16 tokenizer
         out = []
         n = len(self.chars)
         for i in _ids(ids):
@@ -175,6 +180,7 @@ class CharTokenizer:
                 raise ValueError(f"CharTokenizer: id {i} is outside the vocabulary [0, {n})")
             out.append(self.chars[i])
         return "".join(out)
+        # END SOLUTION
 
     def to_dict(self) -> dict:
         """The tokenizer as JSON-ready data (what `save` writes, and checkpoints store)."""
