@@ -3,27 +3,33 @@
 Discovers the modules from ``course/*/module.yaml``, so that it covers whatever modules exist:
 every module.yaml fits the schema, every solution marker in the packages is valid and names a
 known task, every task has a region, a generated workspace leaks no solution, the reference
-passes every module's tests and every available checkpoint, and the labs become valid
-nbgrader notebooks with no solution in them.
+passes every module's tests and every available checkpoint, the labs become valid
+nbgrader notebooks with no solution in them, every module with tasks has autograded check
+cells in its lab, and every lab runs top to bottom (its check cells' asserts included) with the
+reference packages.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from tito.checkpoints import discover_checkpoints, installed_distributions
 from tito.course import load_course
 from tito.regions import comment_prefix, parse
-from tito.runner import run_pytest
+from tito.runner import clean_env, run_pytest
 from tito.workspace import UNSCANNED_PACKAGES, build_tree, check_tasks_have_regions
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE_DIRS = sorted(p.parent for p in ROOT.glob("course/*/module.yaml"))
 COURSE = load_course(ROOT / "course") if MODULE_DIRS else None
 WITH_TASKS = [m for m in (COURSE.modules.values() if COURSE else []) if m.tasks]
+LABS = [m for m in (COURSE.modules.values() if COURSE else []) if m.lab]
 QUESTIONS = {
     "00": "Can I configure my TinyTorch development environment?",
     "01": "Can I create and manipulate the building blocks of ML?",
@@ -156,18 +162,30 @@ def test_reference_passes_every_available_checkpoint():
     assert not failures, "\n".join(failures)
 
 
-@needs_course
-def test_nbgrader_notebooks_from_the_labs(tmp_path):
-    nbformat = pytest.importorskip("nbformat")
+@pytest.fixture(scope="module")
+def nbgrader_release(tmp_path_factory):
+    """``tito nbgrader generate`` of the real course, once: the release directory."""
+    pytest.importorskip("nbformat")
     from tito.cli import main
 
-    labs = [m for m in COURSE.modules.values() if m.lab and (m.path / m.lab).is_file()]
+    out = tmp_path_factory.mktemp("nbgrader_release")
+    assert main(["nbgrader", "generate", "--source", str(ROOT), "--out", str(out)]) == 0
+    return out
+
+
+def _notebook_path(release: Path, m) -> Path:
+    return release / m.dirname / (Path(m.lab).stem + ".ipynb")
+
+
+@needs_course
+def test_nbgrader_notebooks_from_the_labs(nbgrader_release):
+    nbformat = pytest.importorskip("nbformat")
+    labs = [m for m in LABS if (m.path / m.lab).is_file()]
     if not labs:
         pytest.skip("no labs yet")
-    assert main(["nbgrader", "generate", "--source", str(ROOT), "--out", str(tmp_path)]) == 0
     regions = reference_regions()
     for m in labs:
-        path = tmp_path / m.dirname / (Path(m.lab).stem + ".ipynb")
+        path = _notebook_path(nbgrader_release, m)
         nb = nbformat.read(str(path), as_version=4)
         nbformat.validate(nb)
         text = "\n".join(c.source for c in nb.cells)
@@ -177,6 +195,67 @@ def test_nbgrader_notebooks_from_the_labs(tmp_path):
             if solution:
                 assert solution not in _norm(text), f"{m.lab}: a lab solution leaks"
         assert regions is not None
+
+
+@needs_course
+def test_every_module_with_tasks_has_autograded_lab_cells(nbgrader_release):
+    """A lab's ``# %% tags=["tests"]`` cells become nbgrader's autograded, locked cells: every
+    module whose tasks a student is graded on must have at least one, with real asserts."""
+    assert WITH_TASKS, "no module has tasks"
+    missing = []
+    for m in WITH_TASKS:
+        assert m.lab, f"module {m.id} has tasks but module.yaml names no lab"
+        nb = json.loads(_notebook_path(nbgrader_release, m).read_text(encoding="utf-8"))
+        graded = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade")]
+        if not graded:
+            missing.append(f"{m.dirname}/{m.lab}")
+        for c in graded:
+            meta, source = c["metadata"]["nbgrader"], "".join(c["source"])
+            assert c["cell_type"] == "code" and meta["locked"] and not meta["solution"], meta
+            assert meta["points"] > 0 and re.search(r"(?m)^\s*assert\b", source), (
+                f"{m.lab}: autograded cell {meta['grade_id']} asserts nothing"
+            )
+    assert not missing, f"labs without an autograded cell (tag a check cell tests): {missing}"
+
+
+def _run_lab(m) -> subprocess.CompletedProcess:
+    """Run one lab as a script, as a student would, on its module's backend."""
+    return subprocess.run(
+        [sys.executable, str(m.path / m.lab)],
+        cwd=ROOT,
+        env=clean_env(m.backend, {"MPLBACKEND": "Agg"}),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def lab_runs():
+    """Module id -> the finished run of its lab; two at a time (labs are mostly one-threaded)."""
+    tt = pytest.importorskip("tinytorch.tensor")
+    runnable = [m for m in LABS if m.backend != "native" or tt.native_available()]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip([m.id for m in runnable], pool.map(_run_lab, runnable), strict=True))
+
+
+@needs_course
+@pytest.mark.slow
+@pytest.mark.parametrize("module", [m.id for m in LABS])
+def test_lab_runs_top_to_bottom_and_its_checks_pass(module, lab_runs):
+    """Every cell in order, the autograded check cells included, with the reference packages.
+
+    The labs also time things (printed, never asserted): this is the slow part of the file.
+    """
+    m = COURSE.modules[module]
+    assert (m.path / m.lab).is_file(), f"module {module}: lab {m.lab} is missing"
+    if module not in lab_runs:
+        pytest.skip(f"lab {m.lab} needs the native backend (the C++ extension is not built)")
+    proc = lab_runs[module]
+    assert proc.returncode == 0, (
+        f"{m.dirname}/{m.lab} exited with {proc.returncode}:\n{proc.stdout[-1500:]}\n"
+        f"{proc.stderr[-3000:]}"
+    )
 
 
 def test_cpp_stub_exception_is_not_implemented_error():

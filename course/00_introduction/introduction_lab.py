@@ -58,10 +58,10 @@ print(course_graph.mermaid(modules))
 by_package: dict[str, list[str]] = {}
 for m in modules:
     for p in m.packages:
-        by_package.setdefault(p, []).extend(f"{m.id}:{t}" for t in m.tasks)
+        by_package.setdefault(p, []).extend(f"{m.id}:{t.id}" for t in m.tasks)
 for p, tasks in sorted(by_package.items()):
     print(f"{p:<20} {len(tasks):>2} tasks  {' '.join(tasks)}")
-print(f"total: {sum(m.hours for m in modules):g} hours over {len(modules)} modules")
+print(f"total: {sum(m.time_estimate_hours for m in modules):g} hours over {len(modules)} modules")
 
 # %% [markdown]
 # ## A picture (with matplotlib, when it is installed)

@@ -26,7 +26,7 @@ import numpy as np
 import tinytorch.tensor as tt
 from tinytorch import nn
 from tinytorch.data import DataLoader, make_spirals
-from tinytorch.optim import Adam
+from tinytorch.optim import SGD, Adam
 from tinytorch.train import Accuracy, EarlyStopping, Trainer
 
 tt.set_backend("numpy")  # the module's tests run numpy too: your optimizer's update runs
@@ -50,7 +50,7 @@ print(f"{len(X)} training points, {len(train)} batches per epoch")
 # %% [markdown]
 # ## 1. Fit, with accuracy in the history
 
-# %%
+# %% tags=["tests"]
 trainer = Trainer(mlp(), nn.CrossEntropyLoss(), Adam(lr=0.01), [Accuracy()])
 history = trainer.fit(train, val, epochs=30, verbose=False)
 for e in (0, 9, 19, 29):
@@ -58,6 +58,9 @@ for e in (0, 9, 19, 29):
         f"epoch {e + 1:2d}: train loss {history['train_loss'][e]:.3f}, "
         f"train acc {history['train_accuracy'][e]:.3f}, val acc {history['val_accuracy'][e]:.3f}"
     )
+assert len(history["train_loss"]) == 30 and trainer.global_step == 30 * len(train)
+assert history["train_loss"][-1] < 0.5 * history["train_loss"][0]  # the loss falls
+assert history["val_accuracy"][-1] > 0.8  # spirals are learned (0.5 is chance)
 
 # %% [markdown]
 # ## 2. Early stopping
@@ -65,7 +68,7 @@ for e in (0, 9, 19, 29):
 # Watch `val_loss`; stop when it has not improved by more than `min_delta` for `patience`
 # epochs. With a learning rate this high the validation loss soon stops falling.
 
-# %%
+# %% tags=["tests"]
 stop = EarlyStopping(monitor="val_loss", patience=3, min_delta=1e-3)
 trainer = Trainer(mlp(), nn.CrossEntropyLoss(), Adam(lr=0.05), [Accuracy()], callbacks=[stop])
 history = trainer.fit(train, val, epochs=100, verbose=False)
@@ -73,6 +76,11 @@ print(
     f"ran {len(history['val_loss'])} of 100 epochs; best val_loss {stop.best:.3f} "
     f"at epoch {stop.best_epoch + 1}; stopped after epoch {stop.stopped_epoch + 1}"
 )
+losses = history["val_loss"]
+assert len(losses) < 100 and stop.stopped_epoch == len(losses) - 1
+assert stop.stopped_epoch - stop.best_epoch == stop.patience  # patience epochs without progress
+assert stop.best == losses[stop.best_epoch]
+assert all(v >= stop.best - stop.min_delta for v in losses[stop.best_epoch + 1 :])
 
 # %% [markdown]
 # ## 3. Where a step's time goes
@@ -106,3 +114,37 @@ total = sum(best.values())
 for k, ms in best.items():
     print(f"{k:9s} {ms:6.3f} ms  {100 * ms / total:5.1f}%")
 print(f"parameters: {sum(p.size for p in model.parameters()):,}")
+
+
+# %% [markdown]
+# ## Check yourself
+#
+# `fit` on a linear model with plain SGD, two batches, one epoch, against the two steps
+# written out by hand in numpy (a loop that forgets `zero_grad` accumulates the first batch's
+# gradient into the second step); then the accuracy metric and early stopping on known numbers.
+
+# %% tags=["tests"]
+rng = np.random.default_rng(0)
+Xs, ys = rng.normal(size=(8, 3)).astype(np.float32), rng.normal(size=(8, 1)).astype(np.float32)
+tt.manual_seed(0)
+lin = nn.Linear(3, 1)
+W, b = lin.weight.numpy().astype(np.float64), lin.bias.numpy().astype(np.float64)
+trainer = Trainer(lin, nn.MSELoss(), SGD(lr=0.1))
+trainer.fit(DataLoader(Xs, ys, batch_size=4), epochs=1, verbose=False)
+for xb_, yb_ in ((Xs[:4], ys[:4]), (Xs[4:], ys[4:])):  # the two steps by hand
+    err = xb_ @ W.T + b - yb_  # (4, 1)
+    W, b = W - 0.1 * 2 * err.T @ xb_ / err.size, b - 0.1 * 2 * err.sum(0) / err.size
+assert np.allclose(lin.weight.numpy(), W, atol=1e-5) and np.allclose(lin.bias.numpy(), b, atol=1e-5)
+
+acc = Accuracy()
+acc.update(tt.tensor([[2.0, 1.0], [0.0, 3.0], [5.0, -1.0]]), tt.tensor([0, 1, 1]))
+assert acc.compute() == 2 / 3
+acc.update(tt.tensor([[0.0, 1.0]]), tt.tensor([1]))  # accumulates over batches
+assert (acc.correct, acc.total, acc.compute()) == (3, 4, 0.75)
+acc.reset()
+assert acc.compute() == 0.0
+
+stop = EarlyStopping(monitor="val_loss", patience=2, min_delta=0.01)
+assert [stop.step(v) for v in (1.0, 0.95, 0.945, 0.948)] == [False, False, False, True]
+assert (stop.best, stop.best_epoch, stop.stopped_epoch) == (0.95, 1, 3)
+print("module 11 lab: all checks passed")

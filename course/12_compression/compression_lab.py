@@ -58,15 +58,22 @@ def with_weights(new):
 #
 # Zero the smallest |w| of every weight matrix (biases kept), with no retraining.
 
-# %%
+# %% tags=["tests"]
+pruned_acc = {}
 for sparsity in (0.5, 0.8, 0.9, 0.95, 0.99):
     pruned = {}
     for k, w in weights.items():
         if w.ndim == 2:
             cut = np.quantile(np.abs(w), sparsity)
             w = np.where(np.abs(w) < cut, 0, w).astype(np.float32)
+            assert abs((w == 0).mean() - sparsity) < 0.01, (k, sparsity)  # the zeros asked for
         pruned[k] = w
-    print(f"sparsity {sparsity:4.0%}: val accuracy {with_weights(pruned):.3f}")
+    pruned_acc[sparsity] = with_weights(pruned)
+    print(f"sparsity {sparsity:4.0%}: val accuracy {pruned_acc[sparsity]:.3f}")
+assert base_acc > 0.9  # the trained model learned the spirals
+assert evaluate_model(model, val)["accuracy"] == base_acc  # with_weights restored the weights
+assert pruned_acc[0.5] > base_acc - 0.1  # half the weights go almost for free
+assert pruned_acc[0.99] < pruned_acc[0.5]  # ...but not all of them
 
 # %% [markdown]
 # ## 2. int8 quantization (symmetric, per tensor and per output row)
@@ -82,6 +89,8 @@ def quantize(w, per_row):
     return q, s
 
 
+# %% tags=["tests"]
+results = {}
 for per_row in (False, True):
     deq, err, nbytes = {}, [], 0
     for k, w in weights.items():
@@ -100,3 +109,30 @@ for per_row in (False, True):
         f"size {nbytes / 1024:.1f} KiB vs {fp32 / 1024:.1f} KiB fp32 ({fp32 / nbytes:.2f}x), "
         f"max relative weight error {max(err):.4f}"
     )
+    results[per_row] = (with_weights(deq), max(err), fp32 / nbytes)
+for acc, max_err, ratio in results.values():
+    assert max_err <= 0.5 / 127 + 1e-6  # rounding: at most half a step, s/2 = max|w| / 254
+    assert 3.5 < ratio < 4.0  # int8 weights, fp32 biases (and per-row scales)
+    assert acc > base_acc - 0.02  # int8 costs (almost) no accuracy
+assert results[True][1] <= results[False][1]  # a scale per row fits each row better
+
+# %% [markdown]
+# ## Check yourself
+#
+# The quantizer on numbers small enough to do by hand, and its round-trip error bound.
+
+# %% tags=["tests"]
+w = np.array([[-1.0, 0.5, 0.25, 0.0]], np.float32)
+q, s = quantize(w, per_row=False)
+assert q.dtype == np.int8 and np.isclose(s, 1 / 127)
+assert q.tolist() == [[-127, 64, 32, 0]]  # 0.5 * 127 = 63.5 rounds to even, 64
+w = np.random.default_rng(0).normal(size=(16, 32)).astype(np.float32)
+w[3] *= 100  # one loud row: per-tensor scale wastes the other rows' resolution
+for per_row in (False, True):
+    q, s = quantize(w, per_row)
+    assert np.all(np.abs(q.astype(np.float32) * s - w) <= s / 2 + 1e-6)
+q_t, s_t = quantize(w, per_row=False)
+q_r, s_r = quantize(w, per_row=True)
+quiet = np.arange(16) != 3
+assert np.abs(q_r * s_r - w)[quiet].max() < np.abs(q_t * s_t - w)[quiet].max() / 10
+print("module 12 lab: all checks passed")

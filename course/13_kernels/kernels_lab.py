@@ -46,7 +46,7 @@ print(
 # Sizes that hit every path: shorter than one vector (the padded tail), vector + tail, and large
 # enough to be split between threads. NaN must stay NaN forward; the gradient at 0 is 0.
 
-# %%
+# %% tags=["tests"]
 rng = np.random.default_rng(0)
 for n in (1, 7, 16, 37, 1000, 70_001):
     x = rng.normal(size=n).astype(np.float32)
@@ -58,7 +58,13 @@ for n in (1, 7, 16, 37, 1000, 70_001):
         and np.array_equal(_C.relu_backward_naive(x, g), np.where(x > 0, g, 0))
     )
     print(f"n={n:6d}: {'ok' if ok else 'MISMATCH'}")
+    assert ok, f"n={n}: your kernels differ from numpy"
 print("relu(nan) =", _C.relu(np.array([np.nan], np.float32))[0])
+assert np.isnan(_C.relu(np.array([np.nan], np.float32))[0])  # NaN stays NaN forward
+assert np.isnan(_C.relu_naive(np.array([np.nan], np.float32))[0])
+zero, one = np.zeros(5, np.float32), np.ones(5, np.float32)
+assert np.array_equal(_C.relu_backward(zero, one), zero)  # the gradient at 0 is 0
+assert np.array_equal(_C.relu_backward_naive(zero, one), zero)
 
 # %% [markdown]
 # ## 2. Speed: numpy, the naive loop, the vector kernel, and threads
@@ -130,11 +136,37 @@ _C.set_num_threads(default_threads)
 #
 # `nn.ReLU` on the native backend calls your kernel forward and, through autograd, backward.
 
-# %%
+# %% tags=["tests"]
 import tinytorch.autograd  # noqa: E402,F401
 from tinytorch import nn  # noqa: E402
 
 with tt.use_backend("native"):
     xt = tt.tensor(x[:2], requires_grad=True)
-    nn.ReLU()(xt).sum().backward()
+    yt = nn.ReLU()(xt)
+    yt.sum().backward()
 print("grad matches:", np.array_equal(xt.grad.numpy(), (x[:2] > 0).astype(np.float32)))
+assert np.array_equal(yt.numpy(), np.maximum(x[:2], 0))
+assert np.array_equal(xt.grad.numpy(), (x[:2] > 0).astype(np.float32))
+
+# %% [markdown]
+# ## Check yourself
+#
+# Every compiled ISA and every thread count must give numpy's numbers exactly: a vector lane
+# or a thread boundary that handles its tail wrongly shows up here, not in the timings.
+
+# %% tags=["tests"]
+xs = rng.normal(size=70_001).astype(np.float32)
+gs = rng.normal(size=xs.shape).astype(np.float32)
+try:
+    for isa in info["available_isas"]:
+        _C.set_isa(isa)
+        for threads in sorted({1, 2, default_threads}):
+            _C.set_num_threads(threads)
+            for n in (5, 37, 70_001):
+                assert np.array_equal(_C.relu(xs[:n]), np.maximum(xs[:n], 0)), (isa, threads, n)
+                expected = np.where(xs[:n] > 0, gs[:n], 0)
+                assert np.array_equal(_C.relu_backward(xs[:n], gs[:n]), expected), (isa, threads)
+finally:
+    _C.set_isa(info["isa"])
+    _C.set_num_threads(default_threads)
+print("module 13 lab: all checks passed")

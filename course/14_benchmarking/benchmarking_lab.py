@@ -60,6 +60,20 @@ for n in (128, 256, 512, 1024):
     print(f"{n:6d} {t_np:9.2f} {t_nat:10.2f} {2 * n**3 / (t_nat / 1e3) / 1e9:15.1f}")
 
 # %% [markdown]
+# A fast kernel is worth nothing if it is wrong: before trusting a timing, check that both
+# backends compute the same product (odd sizes hit the kernels' edge tiles).
+
+# %% tags=["tests"]
+for m_, k_, n_ in ((1, 1, 1), (7, 13, 5), (128, 64, 96), (300, 257, 129)):
+    a, b = tt.randn(m_, k_), tt.randn(k_, n_)
+    expected = a.numpy().astype(np.float64) @ b.numpy().astype(np.float64)
+    for backend in ("numpy", "native") if C else ("numpy",):
+        with tt.use_backend(backend):
+            got = (a @ b).numpy()
+        assert got.shape == (m_, n_) and got.dtype == np.float32
+        assert np.allclose(got, expected, rtol=1e-4, atol=1e-4), (backend, m_, k_, n_)
+
+# %% [markdown]
 # ## 2. An op profiler in 20 lines
 #
 # Every op passes through `dispatch.apply`, which calls pre-hooks before and hooks after:
@@ -113,6 +127,21 @@ for name, t in sorted(prof.time.items(), key=lambda kv: -kv[1])[:8]:
     )
 
 # %% [markdown]
+# The counts, unlike the times, are exact: they follow from the model. Three steps of two
+# convolutions, two ReLUs, two poolings and one linear layer; the first convolution needs no
+# gradient for its input (the images), the second one does.
+
+# %% tags=["tests"]
+assert prof.calls["conv2d"] == 3 * 2 and prof.calls["conv2d_grad_weight"] == 3 * 2
+assert prof.calls["conv2d_grad_input"] == 3 * 1
+assert prof.calls["relu"] == prof.calls["relu_backward"] == 3 * 2
+assert prof.calls["max_pool2d"] == 3 * 2 and prof.calls["linear"] == 3 * 1
+assert set(prof.time) == set(prof.calls) and all(t >= 0 for t in prof.time.values())
+before = dict(prof.calls)
+loss_fn(model(x), y).backward()  # after the with block the hooks are gone
+assert dict(prof.calls) == before
+
+# %% [markdown]
 # ## 3. Memory: what a step allocates
 #
 # `tracemalloc` sees numpy's allocations (not memory a C++ kernel allocates itself).
@@ -130,3 +159,19 @@ print(
     f"parameters {params / 2**20:.2f} MiB | live after forward (graph + activations) "
     f"{after_forward / 2**20:.2f} MiB | peak during backward {peak / 2**20:.2f} MiB"
 )
+
+# %% [markdown]
+# ## Check yourself
+#
+# The graph keeps the first convolution's output (for the ReLU's backward) and the ReLU's
+# output (for the pooling's backward): two (32, 16, 32, 32) float32 arrays, 2 MiB each, far
+# more than the parameters. And the profiler counts exactly the ops a tiny forward runs.
+
+# %% tags=["tests"]
+activation = 32 * 16 * 32 * 32 * 4
+assert after_forward >= 2 * activation > 10 * params
+assert peak >= after_forward
+with OpProfiler() as tiny, tinytorch.autograd.no_grad():
+    nn.ReLU()(tt.randn(4, 3) @ tt.randn(3, 2) + tt.randn(2)).sum()
+assert dict(tiny.calls) == {"matmul": 1, "add": 1, "relu": 1, "sum": 1}
+print("module 14 lab: all checks passed")
