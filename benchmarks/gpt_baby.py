@@ -14,7 +14,7 @@ TinyTorch runs `tinytorch.gpt.train`. PyTorch runs the same network layer for la
 (`gpt_step.torch_gpt`, initialised by ``torch.manual_seed(seed)``) through a copy of
 `train`'s loop: the same training windows and evaluation windows (drawn from the same
 `tinytorch.data.TextDataset` with the same generators), the same learning rate at every step
-(`tinytorch.optim.WarmupCosineLR` computes both), AdamW with the same parameter groups, and
+(`tinytorch.gpt.train.make_scheduler` computes both), AdamW with the same parameter groups, and
 clipping. Only the initial weights differ (each framework's own generator), which is what
 separates "the recipe gives this loss" from "this framework trains differently": if TinyTorch
 and PyTorch land within the seed-to-seed spread of each other, the framework is not the gap.
@@ -61,7 +61,8 @@ def _train_torch(data, shape: dict, tcfg, seed: int, log) -> dict:
     import tinytorch.tensor as tt
     import torch
     from gpt_step import torch_gpt
-    from tinytorch.optim import AdamW, WarmupCosineLR
+    from tinytorch.gpt.train import make_scheduler
+    from tinytorch.optim import AdamW
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
     torch.manual_seed(seed)
@@ -77,7 +78,7 @@ def _train_torch(data, shape: dict, tcfg, seed: int, log) -> dict:
     )
     # The schedule TinyTorch's train() follows, read off the same scheduler class.
     dummy = AdamW([tt.zeros(1, requires_grad=True)], lr=tcfg.learning_rate)
-    sched = WarmupCosineLR(dummy, tcfg.warmup_iters, tcfg.lr_decay_iters, eta_min=tcfg.min_lr)
+    sched = make_scheduler(dummy, tcfg)
     batch_gen, eval_gen = tt.Generator(tcfg.seed), tt.Generator(tcfg.seed + 1)
 
     def batch(split, gen):
@@ -135,6 +136,12 @@ def main(argv=None) -> int:
     p.add_argument("--eval-interval", type=int, default=TrainConfig.eval_interval)
     p.add_argument("--eval-iters", type=int, default=TrainConfig.eval_iters)
     p.add_argument(
+        "--lr-schedule",
+        choices=("wsd", "cosine"),
+        default=TrainConfig.lr_schedule,
+        help="cosine: nanoGPT's schedule; wsd: warmup-stable-decay (the default)",
+    )
+    p.add_argument(
         "--model",
         choices=("baby", "tiny"),
         default="baby",
@@ -175,6 +182,7 @@ def main(argv=None) -> int:
             lr_decay_iters=max(args.max_iters, TrainConfig.warmup_iters + 1),
             eval_interval=args.eval_interval,
             eval_iters=args.eval_iters,
+            lr_schedule=args.lr_schedule,
             seed=seed,
         )
         for impl in impls:

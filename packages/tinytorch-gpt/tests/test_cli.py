@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
@@ -61,6 +62,24 @@ def test_train_writes_checkpoint_and_history(checkpoint, capsys):
     history = json.loads(hist.read_text())
     assert history["iter"] == [0, 10, 20] and len(history["step_loss"]) == 20
     assert history["val_loss"][-1] < history["val_loss"][0]
+
+
+def test_train_records_the_schedule_it_followed(checkpoint, tmp_path):
+    """The default is warmup-stable-decay; --lr-schedule cosine is nanoGPT's."""
+    ckpt, hist = checkpoint
+    # 20 steps, warmup 2, decay over the last round(0.2 * 20) = 4: lr 1e-3 until step 16
+    assert json.loads(hist.read_text())["lr"] == pytest.approx([5e-4, 1e-3, 1e-4])
+    text = tmp_path / "text.txt"
+    text.write_text("to be or not to be, that is the question. " * 30, encoding="utf-8")
+    hist2 = tmp_path / "history.json"
+    args = ["train", "--data", str(text), "--out", str(tmp_path / "c.ckpt"), "--history"]
+    rc = main(
+        [*args, str(hist2), "--max-iters", "20", "--no-progress", "--lr-schedule", "cosine", *TINY]
+    )
+    assert rc == 0
+    # cosine from step 2 to 20: at step 10, progress 8/18
+    mid = 1e-4 + 9e-4 * (1 + math.cos(math.pi * 8 / 18)) / 2
+    assert json.loads(hist2.read_text())["lr"] == pytest.approx([5e-4, mid, 1e-4])
 
 
 def test_sample_prints_prompt_and_continuation(checkpoint, capsys):

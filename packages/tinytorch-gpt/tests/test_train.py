@@ -115,8 +115,33 @@ def test_train_rejects_data_longer_than_the_block():
 
 
 def test_train_config_validation():
+    with pytest.raises(ValueError, match="lr_schedule must be 'wsd' or 'cosine', got 'step'"):
+        TrainConfig(lr_schedule="step")
+    with pytest.raises(ValueError, match="decay_frac must be in"):
+        TrainConfig(decay_frac=0)
     with pytest.raises(ValueError, match="lr_decay_iters"):
         TrainConfig(warmup_iters=100, lr_decay_iters=50)
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0)
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
+
+
+def test_make_scheduler_follows_the_configured_schedule():
+    from tinytorch.gpt.train import make_scheduler
+    from tinytorch.optim import AdamW, WarmupCosineLR, WarmupStableDecayLR
+
+    def lr_curve(cfg):
+        opt = AdamW([tt.zeros(1, requires_grad=True)], lr=cfg.learning_rate)
+        sched = make_scheduler(opt, cfg)
+        return sched, [sched.lr_at(t)[0] for t in range(cfg.lr_decay_iters + 2)]
+
+    sched, wsd = lr_curve(TrainConfig())  # the default: 100 warmup, decay over steps 1600-2000
+    assert isinstance(sched, WarmupStableDecayLR) and sched.decay_steps == 400
+    assert wsd[99] == wsd[100] == wsd[1600] == pytest.approx(1e-3)
+    assert wsd[1800] == pytest.approx(1e-4 + 0.5 * 9e-4) and wsd[2000] == pytest.approx(1e-4)
+    sched, cos = lr_curve(TrainConfig(lr_schedule="cosine"))  # nanoGPT's
+    assert isinstance(sched, WarmupCosineLR)
+    assert cos[1050] == pytest.approx(1e-4 + 0.5 * 9e-4) and cos[2000] == pytest.approx(1e-4)
+    # a decay longer than what follows the warmup is cut to fit
+    sched, _ = lr_curve(TrainConfig(warmup_iters=90, lr_decay_iters=100, decay_frac=0.5))
+    assert sched.decay_steps == 10

@@ -60,6 +60,25 @@ def test_warmup_cosine_shape():
     assert all(a >= b for a, b in zip(got[4:-1], got[5:], strict=True))
 
 
+def test_warmup_stable_decay_shape():
+    sched = ls.WarmupStableDecayLR(
+        sgd(lr=1.0), warmup_steps=4, total_steps=20, decay_steps=5, eta_min=0.1
+    )
+    got = [x[0] for x in lrs(sched, 25)]
+    assert got[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
+    assert got[4:15] == [1.0] * 11  # the stable phase ends where the decay starts
+    # linear from 1.0 at step 15 down to eta_min at step 20, then flat
+    assert got[15:20] == pytest.approx([1.0, 0.82, 0.64, 0.46, 0.28])
+    assert got[20:] == pytest.approx([0.1] * 5)
+
+
+def test_warmup_stable_decay_spends_more_of_the_run_at_the_peak_than_cosine():
+    wsd = [x[0] for x in lrs(ls.WarmupStableDecayLR(sgd(lr=1.0), 100, 2000, 400), 2000)]
+    cos = [x[0] for x in lrs(ls.WarmupCosineLR(sgd(lr=1.0), 100, 2000), 2000)]
+    assert np.mean(wsd) == pytest.approx(0.875, abs=0.01)  # 100 warmup, 1500 at 1, 400 linear
+    assert np.mean(cos) == pytest.approx(0.50, abs=0.01)
+
+
 def test_one_cycle_peaks_at_max_lr_and_ends_far_below_the_start():
     opt = sgd(lr=0.1, momentum=0.9)
     sched = ls.OneCycleLR(opt, max_lr=2.0, total_steps=100, pct_start=0.3)
@@ -92,6 +111,9 @@ SCHEDULERS = {
     "LinearWarmup": lambda o: ls.LinearWarmup(o, warmup_steps=6),
     "CosineAnnealingLR": lambda o: ls.CosineAnnealingLR(o, T_max=12, eta_min=0.01),
     "WarmupCosineLR": lambda o: ls.WarmupCosineLR(o, warmup_steps=3, total_steps=15),
+    "WarmupStableDecayLR": lambda o: ls.WarmupStableDecayLR(
+        o, warmup_steps=3, total_steps=15, decay_steps=6, eta_min=0.01
+    ),
     "OneCycleLR": lambda o: ls.OneCycleLR(o, max_lr=1.0, total_steps=20),
     "LambdaLR": lambda o: ls.LambdaLR(o, lambda t: 1.0 / (1 + t)),
     "SequentialLR": lambda o: ls.SequentialLR(
@@ -131,6 +153,12 @@ def test_scheduler_errors():
         ls.OneCycleLR(sgd(), max_lr=[1.0, 2.0], total_steps=5)
     with pytest.raises(ValueError, match="WarmupCosineLR: total_steps"):
         ls.WarmupCosineLR(sgd(), warmup_steps=10, total_steps=10)
+    with pytest.raises(
+        ValueError, match=r"WarmupStableDecayLR: warmup_steps \(10\) \+ decay_steps"
+    ):
+        ls.WarmupStableDecayLR(sgd(), warmup_steps=10, total_steps=15, decay_steps=6)
+    with pytest.raises(ValueError, match="WarmupStableDecayLR: decay_steps must be a positive"):
+        ls.WarmupStableDecayLR(sgd(), warmup_steps=1, total_steps=15, decay_steps=0)
     with pytest.raises(ValueError, match="2 schedulers need 1 milestones"):
         o = sgd()
         ls.SequentialLR(o, [ls.StepLR(o, 1), ls.StepLR(o, 2)], milestones=[])

@@ -283,6 +283,25 @@ SCHEDULERS = {
         ),
         61,
     ),
+    "WarmupStableDecayLR": (
+        lambda o: ls.WarmupStableDecayLR(
+            o, warmup_steps=10, total_steps=60, decay_steps=20, eta_min=0.0
+        ),
+        lambda o: torch.optim.lr_scheduler.SequentialLR(
+            o,
+            [
+                torch.optim.lr_scheduler.LinearLR(
+                    o, start_factor=0.1, end_factor=1.0, total_iters=9
+                ),
+                torch.optim.lr_scheduler.ConstantLR(o, factor=1.0, total_iters=0),
+                torch.optim.lr_scheduler.LinearLR(
+                    o, start_factor=1.0, end_factor=0.0, total_iters=20
+                ),
+            ],
+            milestones=[10, 40],
+        ),
+        70,
+    ),
 }
 
 

@@ -4,7 +4,8 @@
     tinytorch-gpt sample --checkpoint gpt.ckpt [--prompt TEXT] [--max-new-tokens 500] ...
 
 ``train`` defaults to nanoGPT's CPU baby run on Tiny Shakespeare (4 layers, 4 heads, width
-128, block 64, batch 12, 2000 steps, AdamW 1e-3 with warmup and cosine decay); pass
+128, block 64, batch 12, 2000 steps, AdamW at a peak lr of 1e-3), with a warmup-stable-decay
+schedule (``--lr-schedule cosine`` is nanoGPT's own warmup + cosine); pass
 ``--data tinytorch`` to train on the corpus the package ships, offline. It shows a rich
 progress bar on a terminal (lines otherwise, or with ``--no-progress``), saves the best
 checkpoint to ``--out`` and the history to ``--history``.
@@ -59,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--min-lr", type=float, default=t.min_lr)
     tr.add_argument("--warmup-iters", type=int, default=t.warmup_iters)
     tr.add_argument("--lr-decay-iters", type=int, default=None, help="default: --max-iters")
+    tr.add_argument(
+        "--lr-schedule",
+        choices=("wsd", "cosine"),
+        default=t.lr_schedule,
+        help="wsd: warmup, constant, linear decay over the last --decay-frac (default); "
+        "cosine: nanoGPT's warmup + cosine",
+    )
+    tr.add_argument("--decay-frac", type=float, default=t.decay_frac)
     tr.add_argument("--weight-decay", type=float, default=t.weight_decay)
     tr.add_argument("--grad-clip", type=float, default=t.grad_clip)
     tr.add_argument("--eval-interval", type=int, default=t.eval_interval)
@@ -124,6 +133,8 @@ def _train(args) -> int:
         min_lr=args.min_lr,
         warmup_iters=args.warmup_iters,
         lr_decay_iters=args.lr_decay_iters or max(args.max_iters, args.warmup_iters + 1),
+        lr_schedule=args.lr_schedule,
+        decay_frac=args.decay_frac,
         weight_decay=args.weight_decay,
         grad_clip=args.grad_clip,
         eval_interval=args.eval_interval,

@@ -1,12 +1,14 @@
-"""Training a `TinyGPT` the way nanoGPT does: random windows, AdamW, warmup + cosine, clipping.
+"""Training a `TinyGPT` the way nanoGPT does: random windows, AdamW, a warmup schedule, clipping.
 
 `train` runs ``max_iters`` optimizer steps. Each step draws ``batch_size`` random windows of
 ``block_size`` tokens from the training split (`tinytorch.data.TextDataset.get_batch`), takes
 the mean next-token cross-entropy, backpropagates, clips the gradients' global norm to
 ``grad_clip`` (`tinytorch.optim.clip_grad_norm_`) and steps `tinytorch.optim.AdamW` with
 weight decay on the 2-D weights only (matrices and embeddings; not LayerNorm weights or
-biases). The learning rate warms up linearly for ``warmup_iters`` steps, then follows a
-cosine down to ``min_lr`` at ``lr_decay_iters`` (`tinytorch.optim.WarmupCosineLR`).
+biases). The learning rate warms up linearly for ``warmup_iters`` steps, then stays at its peak
+and decays linearly over the last ``decay_frac`` of ``lr_decay_iters`` down to ``min_lr``
+(`tinytorch.optim.WarmupStableDecayLR`), or, with ``lr_schedule="cosine"`` (nanoGPT's),
+follows a cosine down to ``min_lr`` (`tinytorch.optim.WarmupCosineLR`).
 
 Every ``eval_interval`` steps (and after the last) it estimates the train and validation
 loss as the mean over ``eval_iters`` random batches of each split (eval mode, no graph), and
@@ -28,7 +30,7 @@ import numpy as np
 import tinytorch.tensor as tt
 from tinytorch.autograd import no_grad
 from tinytorch.data import TextDataset
-from tinytorch.optim import AdamW, WarmupCosineLR, clip_grad_norm_
+from tinytorch.optim import AdamW, WarmupCosineLR, WarmupStableDecayLR, clip_grad_norm_
 from tinytorch.train.checkpoint import (
     CheckpointError,
     check_architecture,
@@ -40,12 +42,27 @@ from .config import GPTConfig
 from .model import TinyGPT
 from .tokenizers import tokenizer_from_dict
 
-__all__ = ["TrainConfig", "train", "estimate_loss", "configure_optimizer", "load_gpt"]
+__all__ = [
+    "TrainConfig",
+    "train",
+    "estimate_loss",
+    "configure_optimizer",
+    "make_scheduler",
+    "load_gpt",
+]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How `train` trains; the defaults are nanoGPT's CPU "baby" Shakespeare run.
+    """How `train` trains; the defaults are nanoGPT's CPU "baby" Shakespeare run, except the
+    schedule.
+
+    nanoGPT warms up for 100 steps and then decays the lr along a cosine to 1e-4
+    (``lr_schedule="cosine"``). The default here, ``"wsd"``, warms up the same way, holds the
+    peak lr until the last 20% of the steps and then decays linearly to ``min_lr``. Over 2000
+    steps that ends about 0.05 lower in validation loss on Tiny Shakespeare, in TinyTorch and
+    in PyTorch alike: a run this short is still improving when it ends, and the cosine spends
+    half of it at a lower lr (see docs/gpt.md).
 
     Args:
         max_iters: optimizer steps.
@@ -53,7 +70,12 @@ class TrainConfig:
         learning_rate: the peak learning rate, reached after warmup.
         min_lr: the learning rate at ``lr_decay_iters`` and after.
         warmup_iters: steps of linear warmup.
-        lr_decay_iters: where the cosine decay ends (usually ``max_iters``).
+        lr_decay_iters: where the decay ends, at ``min_lr`` (usually ``max_iters``).
+        lr_schedule: ``"wsd"`` (warmup, then the peak lr, then a linear decay over the last
+            ``decay_frac`` of ``lr_decay_iters``: `tinytorch.optim.WarmupStableDecayLR`) or
+            ``"cosine"`` (warmup, then a cosine decay: `tinytorch.optim.WarmupCosineLR`,
+            nanoGPT's schedule).
+        decay_frac: the decay's share of ``lr_decay_iters`` with ``"wsd"``.
         weight_decay: AdamW's decoupled weight decay, on 2-D weights only.
         beta1: AdamW's first-moment decay rate.
         beta2: AdamW's second-moment decay rate.
@@ -74,6 +96,8 @@ class TrainConfig:
     min_lr: float = 1e-4
     warmup_iters: int = 100
     lr_decay_iters: int = 2000
+    lr_schedule: str = "wsd"
+    decay_frac: float = 0.2
     weight_decay: float = 0.1
     beta1: float = 0.9
     beta2: float = 0.99
@@ -96,6 +120,12 @@ class TrainConfig:
                 f"TrainConfig: lr_decay_iters ({self.lr_decay_iters}) must exceed warmup_iters "
                 f"({self.warmup_iters})"
             )
+        if self.lr_schedule not in ("wsd", "cosine"):
+            raise ValueError(
+                f"TrainConfig: lr_schedule must be 'wsd' or 'cosine', got {self.lr_schedule!r}"
+            )
+        if not isinstance(self.decay_frac, (int, float)) or not 0 < self.decay_frac <= 1:
+            raise ValueError(f"TrainConfig: decay_frac must be in (0, 1], got {self.decay_frac!r}")
         for name in ("learning_rate", "min_lr", "weight_decay", "grad_clip"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
@@ -134,6 +164,28 @@ def configure_optimizer(model: TinyGPT, config: TrainConfig) -> AdamW:
         ],
         lr=config.learning_rate,
         betas=(config.beta1, config.beta2),
+    )
+
+
+def make_scheduler(optimizer, config: TrainConfig):
+    """The learning-rate schedule ``config`` asks for, on ``optimizer``.
+
+    ``"wsd"``: `WarmupStableDecayLR` with a decay of ``decay_frac * lr_decay_iters`` steps (at
+    least 1, and no longer than what follows the warmup); ``"cosine"``: `WarmupCosineLR`.
+
+    Examples:
+        >>> import tinytorch.tensor as tt
+        >>> opt = AdamW([tt.zeros(1, requires_grad=True)], lr=1e-3)
+        >>> sched = make_scheduler(opt, TrainConfig())
+        >>> [round(sched.lr_at(t)[0], 6) for t in (0, 99, 1599, 1800, 2000)]
+        [1e-05, 0.001, 0.001, 0.00055, 0.0001]
+    """
+    c = config
+    if c.lr_schedule == "cosine":
+        return WarmupCosineLR(optimizer, c.warmup_iters, c.lr_decay_iters, eta_min=c.min_lr)
+    decay = max(1, min(round(c.decay_frac * c.lr_decay_iters), c.lr_decay_iters - c.warmup_iters))
+    return WarmupStableDecayLR(
+        optimizer, c.warmup_iters, c.lr_decay_iters, decay_steps=decay, eta_min=c.min_lr
     )
 
 
@@ -247,7 +299,7 @@ def train(
     batch_gen = tt.Generator(config.seed)
     eval_gen = tt.Generator(config.seed + 1)
     opt = configure_optimizer(model, config)
-    sched = WarmupCosineLR(opt, config.warmup_iters, config.lr_decay_iters, eta_min=config.min_lr)
+    sched = make_scheduler(opt, config)
     history: dict[str, list] = {
         "iter": [],
         "train_loss": [],

@@ -36,6 +36,7 @@ from .lr_scheduler import (
     SequentialLR,
     StepLR,
     WarmupCosineLR,
+    WarmupStableDecayLR,
 )
 from .optimizer import Optimizer
 from .sgd import SGD
@@ -58,6 +59,7 @@ __all__ = [
     "LinearWarmup",
     "CosineAnnealingLR",
     "WarmupCosineLR",
+    "WarmupStableDecayLR",
     "SequentialLR",
     "OneCycleLR",
 ]

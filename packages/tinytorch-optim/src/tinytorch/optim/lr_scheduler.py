@@ -467,6 +467,82 @@ class WarmupCosineLR(LRScheduler):
         return out
 
 
+class WarmupStableDecayLR(LRScheduler):
+    """Linear warmup, a constant lr, then a linear decay to ``eta_min`` over the last steps.
+
+    "Warmup-stable-decay" (WSD): steps ``t < warmup_steps`` use ``lr_0 * (t + 1) /
+    warmup_steps``; the lr then stays at ``lr_0`` until ``total_steps - decay_steps``, falls
+    linearly to ``eta_min`` at ``total_steps``, and stays there. Against a cosine over the same
+    steps it spends far more of the run at the peak lr (the mean lr over a run is about 0.88
+    ``lr_0`` with a 20% decay, against 0.5 ``lr_0`` for a cosine), which is what a short run
+    that is still improving when it ends needs; the final decay still anneals the weights.
+
+    Args:
+        optimizer: a bound optimizer.
+        warmup_steps: steps of linear warmup (0 for none).
+        total_steps: the step at which the decay reaches ``eta_min``.
+        decay_steps: the length of the final linear decay (>= 1).
+        eta_min: the final lr.
+        last_epoch: -1 to start.
+
+    Examples:
+        >>> import tinytorch.tensor as tt
+        >>> from tinytorch.optim import AdamW
+        >>> opt = AdamW([tt.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = WarmupStableDecayLR(opt, warmup_steps=2, total_steps=8, decay_steps=4)
+        >>> lrs = []
+        >>> for _ in range(10):
+        ...     lrs.append(round(sched.get_last_lr()[0], 4)); sched.step()
+        >>> lrs
+        [0.5, 1.0, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        warmup_steps: int,
+        total_steps: int,
+        decay_steps: int,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ):
+        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
+            raise ValueError(
+                f"WarmupStableDecayLR: warmup_steps must be an int >= 0, got {warmup_steps!r}"
+            )
+        _positive_int("WarmupStableDecayLR", "total_steps", total_steps)
+        _positive_int("WarmupStableDecayLR", "decay_steps", decay_steps)
+        if warmup_steps + decay_steps > total_steps:
+            raise ValueError(
+                f"WarmupStableDecayLR: warmup_steps ({warmup_steps}) + decay_steps "
+                f"({decay_steps}) exceed total_steps ({total_steps})"
+            )
+        self.warmup_steps, self.total_steps, self.decay_steps = (
+            warmup_steps,
+            total_steps,
+            decay_steps,
+        )
+        self.eta_min = float(eta_min)
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, t: int) -> list[float]:
+        """Warmup, constant, linear decay, or ``eta_min``, for each group at step ``t``."""
+        decay_start = self.total_steps - self.decay_steps
+        out = []
+        for base in self.base_lrs:
+            if t < self.warmup_steps:
+                lr = base * (t + 1) / self.warmup_steps  # linear warmup
+            elif t < decay_start:
+                lr = base  # the stable phase
+            elif t < self.total_steps:
+                remaining = (self.total_steps - t) / self.decay_steps  # 1 -> 1/decay_steps
+                lr = self.eta_min + (base - self.eta_min) * remaining
+            else:
+                lr = self.eta_min
+            out.append(lr)
+        return out
+
+
 class SequentialLR(LRScheduler):
     """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]`` from its step 0, ...
 
