@@ -60,7 +60,7 @@ class TrainConfig:
     nanoGPT warms up for 100 steps and then decays the lr along a cosine to 1e-4
     (``lr_schedule="cosine"``). The default here, ``"wsd"``, warms up the same way, holds the
     peak lr until the last 20% of the steps and then decays linearly to ``min_lr``. Over 2000
-    steps that ends about 0.05 lower in validation loss on Tiny Shakespeare, in TinyTorch and
+    steps that ends about 0.06 lower in validation loss on Tiny Shakespeare, in TinyTorch and
     in PyTorch alike: a run this short is still improving when it ends, and the cosine spends
     half of it at a lower lr (see docs/gpt.md).
 
