@@ -150,6 +150,7 @@ run = TrainConfig(
     learning_rate=3e-3,
     warmup_iters=50,
     lr_decay_iters=1000,
+    lr_schedule="cosine",  # nanoGPT's; the default "wsd" holds the peak lr longer
     eval_interval=250,
     eval_iters=10,
 )
